@@ -1,0 +1,57 @@
+# Quick start: `make demo`, then `make test`. Everything installs into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install system-deps demo test serve worker beat bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+# Debian packages the real-parts tests need: a headless browser and its driver
+# for the signup flow, Postfix's smtp-sink for the benchmark. Installed only
+# when missing, and only where we may (root, or passwordless sudo).
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	command -v smtp-sink >/dev/null 2>&1 || test -x /usr/sbin/smtp-sink || missing="$$missing postfix"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	    echo "system-deps: missing$$missing and no root: install them with apt-get (tests needing them will skip)"; exit 0; fi; \
+	  echo "system-deps: installing$$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: install
+	$(PY) manage.py demo
+
+test: install system-deps
+	$(BIN)/pytest
+
+serve: install
+	$(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver 127.0.0.1:8000
+
+worker: install
+	$(BIN)/celery -A digest_site worker --loglevel=INFO --concurrency=$${CONCURRENCY:-2}
+
+beat: install
+	$(BIN)/celery -A digest_site beat --loglevel=INFO
+
+bench: install system-deps
+	$(PY) manage.py bench_import
+	$(PY) manage.py bench_match
+	$(PY) manage.py bench_digests --subscribers $${SUBSCRIBERS:-100000}
+
+clean:
+	rm -rf var staticfiles .pytest_cache .hypothesis

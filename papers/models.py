@@ -1,0 +1,97 @@
+"""What papers exist and where they were listed.
+
+Field names here are a contract (DESIGN.md): tools outside the code read them.
+"""
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Paper(models.Model):
+    # Identity is the arXiv id (without version) when known, otherwise the
+    # normalized title in `title_key`; the import service keeps one row per paper.
+    arxiv_id = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    title = models.TextField(blank=True)
+    title_key = models.CharField(max_length=255, blank=True, db_index=True)
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    comments = models.CharField(max_length=500, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    upvotes = models.PositiveIntegerField(default=0)
+    github_url = models.URLField(max_length=500, blank=True)
+    github_stars = models.PositiveIntegerField(null=True, blank=True)
+    is_hidden = models.BooleanField(default=False, help_text="Hidden papers are not shown on the site or sent in digests.")
+    is_featured = models.BooleanField(default=False, help_text="Featured papers get a boost in the trending score.")
+    editor_note = models.TextField(blank=True, help_text="Markdown; shown with the paper.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A paper without an arXiv id is identified by its normalized title.
+            models.UniqueConstraint(
+                fields=["title_key"],
+                condition=Q(arxiv_id__isnull=True) & ~Q(title_key=""),
+                name="paper_unique_title_key_without_arxiv_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(arxiv_id__isnull=False) | ~Q(title_key=""),
+                name="paper_has_identity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"arXiv:{self.arxiv_id}"
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else ""
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}" if self.arxiv_id else ""
+
+
+class Listing(models.Model):
+    """One appearance of a paper on a dated trending list."""
+
+    class Source(models.TextChoices):
+        HF_PAGE = "hf-page", "Hugging Face papers page"
+        ARXIV_LISTING = "arxiv-listing", "arXiv listing"
+        ARXIV_ATOM = "arxiv-atom", "arXiv API"
+        HF_JSON = "hf-json", "Hugging Face daily papers API"
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="listings")
+    listed_on = models.DateField(db_index=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    rank = models.PositiveIntegerField(default=0, help_text="Position on the list, 1 = top.")
+    upvotes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-listed_on", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "listed_on", "source"], name="listing_unique_per_day_and_source"),
+        ]
+        indexes = [models.Index(fields=["listed_on", "paper"])]
+
+    def __str__(self) -> str:
+        return f"{self.paper} on {self.listed_on} ({self.source} #{self.rank})"
+
+
+class DailyNote(models.Model):
+    """The editor's note for one day: shown on the site and at the top of that day's digests."""
+
+    date = models.DateField(unique=True)
+    body = models.TextField(help_text="Markdown. Rendered and sanitized before it is shown or sent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"Note for {self.date}"

@@ -1,0 +1,1 @@
+"""Admin screens, one module per concern; importing them registers them."""

@@ -1,0 +1,53 @@
+"""The one place that builds email messages (subject, text, HTML, headers).
+
+Templates live in templates/emails/<name>-subject.txt, <name>-body.txt and
+<name>-body.html. CSS is written once in a <style> block of the HTML template
+and inlined here at build time with premailer, so mail clients that strip
+<style> still get the styles; only @media rules stay in <style>.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from premailer import Premailer
+
+
+@lru_cache(maxsize=None)
+def _premailer_options() -> dict:
+    return {
+        "keep_style_tags": False,
+        "strip_important": False,
+        "remove_classes": False,
+        "disable_validation": True,
+        "cssutils_logging_level": "CRITICAL",
+        "allow_network": False,
+    }
+
+
+def inline_css(html: str) -> str:
+    """Inline the <style> block into style="" attributes; @media rules stay in <style>."""
+    return Premailer(html, **_premailer_options()).transform()
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def make_message(name: str, to: str, ctx: dict, headers: dict | None = None) -> EmailMultiAlternatives:
+    """Render emails/<name>-* with ctx into a text+HTML message with inlined CSS."""
+    ctx = {"site_url": settings.SITE_URL, **ctx}
+    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", ctx).split())
+    text = render_to_string(f"emails/{name}-body.txt", ctx)
+    html = inline_css(render_to_string(f"emails/{name}-body.html", ctx))
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers=headers or {},
+    )
+    message.attach_alternative(html, "text/html")
+    return message

@@ -1,0 +1,141 @@
+"""Who wants what, and the record of every digest we built for them.
+
+Field names here are a contract (DESIGN.md): tools outside the code read them.
+"""
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained (spam report)"
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    send_hour = models.PositiveSmallIntegerField(default=7, validators=[MaxValueValidator(23)], help_text="Local hour, 0-23.")
+    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
+    send_weekday = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(6)], help_text="For weekly digests: 0 = Monday … 6 = Sunday."
+    )
+    # Bumped to revoke every signed link sent so far ("sign out everywhere", delete).
+    token_version = models.PositiveIntegerField(default=1)
+    hard_bounces = models.PositiveSmallIntegerField(default=0)
+    last_digest_on = models.DateField(null=True, blank=True, help_text="Date of the last digest built for them.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="subscriber_unique_email_ci"),
+            models.CheckConstraint(condition=models.Q(send_hour__lte=23), name="subscriber_send_hour_0_23"),
+        ]
+        indexes = [models.Index(fields=["status", "send_hour"])]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Keyword(models.Model):
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="keywords")
+    text = models.CharField(max_length=100, help_text="As the subscriber typed it.")
+    normalized = models.CharField(max_length=200, help_text="The matcher's normalized form.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "normalized"], name="keyword_unique_per_subscriber"),
+        ]
+        indexes = [models.Index(fields=["normalized"])]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Digest(models.Model):
+    """One digest per subscriber per date: the idempotency key for delivery."""
+
+    class Status(models.TextChoices):
+        READY = "ready", "Ready"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (nothing new)"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="digests")
+    digest_date = models.DateField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.READY)
+    # Paper ids in the order they are shown (best first). A JSON list, not a
+    # many-to-many table, so a day's digests are written in one bulk insert.
+    papers = models.JSONField(default=list, blank=True)
+    # {paper_id: [keyword text, ...]}: why each paper is in this digest.
+    matches = models.JSONField(default=dict, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-digest_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "digest_date"], name="digest_unique_per_subscriber_and_date"),
+        ]
+        indexes = [models.Index(fields=["digest_date", "status"])]
+
+    def __str__(self) -> str:
+        return f"Digest {self.digest_date} for {self.subscriber_id} ({self.status})"
+
+
+class DeliveryEvent(models.Model):
+    """What a mail provider told us about a message: bounces, complaints, unsubscribes."""
+
+    class Kind(models.TextChoices):
+        BOUNCED = "bounced", "Hard bounce"
+        DEFERRED = "deferred", "Soft bounce / deferred"
+        COMPLAINED = "complained", "Spam complaint"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed at provider"
+        DELIVERED = "delivered", "Delivered"
+        REJECTED = "rejected", "Rejected"
+        OTHER = "other", "Other"
+
+    subscriber = models.ForeignKey(Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    email = models.EmailField(max_length=254)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    provider = models.CharField(max_length=32, blank=True)
+    provider_event_id = models.CharField(max_length=255, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField()
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            # Providers retry webhooks; the same event must count once.
+            models.UniqueConstraint(
+                fields=["provider", "provider_event_id"],
+                condition=~models.Q(provider_event_id=""),
+                name="delivery_event_unique_provider_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["occurred_at", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.email} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,8 @@
+"""Every write in the subscriptions app, split by concern:
+
+- subscribers.py: signup, confirm, preferences, unsubscribe, delete, purge
+- digests.py: build, claim, send and sweep the daily digests
+- deliverability.py: bounces, complaints and provider events
+
+Import from the submodule: `from subscriptions.services.subscribers import subscriber_signup`.
+"""

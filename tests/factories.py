@@ -1,0 +1,74 @@
+"""Factories for every model; tests build what they need, nothing more."""
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from factory.django import DjangoModelFactory
+
+from papers.models import DailyNote, Listing, Paper
+from subscriptions.models import Digest, Keyword, Subscriber
+
+
+class PaperFactory(DjangoModelFactory):
+    class Meta:
+        model = Paper
+
+    arxiv_id = factory.Sequence(lambda n: f"2401.{n:05d}")
+    title = factory.Sequence(lambda n: f"A Study of Things, Part {n}")
+    title_key = factory.LazyAttribute(lambda o: " ".join(o.title.lower().split()))
+    abstract = "We study things and find that they matter."
+    authors = factory.LazyFunction(lambda: ["Ada Lovelace", "Alan Turing"])
+    published_on = factory.LazyFunction(lambda: dt.date(2024, 3, 11))
+
+
+class ListingFactory(DjangoModelFactory):
+    class Meta:
+        model = Listing
+
+    paper = factory.SubFactory(PaperFactory)
+    listed_on = factory.LazyFunction(lambda: dt.date(2024, 3, 11))
+    source = Listing.Source.HF_JSON
+    rank = factory.Sequence(lambda n: n + 1)
+    upvotes = 0
+
+
+class DailyNoteFactory(DjangoModelFactory):
+    class Meta:
+        model = DailyNote
+
+    date = factory.LazyFunction(lambda: dt.date(2024, 3, 11))
+    body = "A **good** day for papers."
+
+
+class SubscriberFactory(DjangoModelFactory):
+    class Meta:
+        model = Subscriber
+
+    email = factory.Sequence(lambda n: f"reader{n}@example.org")
+    status = Subscriber.Status.ACTIVE
+    confirmed_at = factory.LazyFunction(lambda: dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc))
+
+
+def _normalized(text: str) -> str:
+    from papers.search import normalize_keyword
+
+    return normalize_keyword(text)
+
+
+class KeywordFactory(DjangoModelFactory):
+    class Meta:
+        model = Keyword
+
+    subscriber = factory.SubFactory(SubscriberFactory)
+    text = "pretraining"
+    normalized = factory.LazyAttribute(lambda o: _normalized(o.text))
+
+
+class DigestFactory(DjangoModelFactory):
+    class Meta:
+        model = Digest
+
+    subscriber = factory.SubFactory(SubscriberFactory)
+    digest_date = factory.LazyFunction(lambda: dt.date(2024, 3, 12))
+    status = Digest.Status.READY

@@ -159,21 +159,36 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
+# Keep the LOGGING format below in workers too, instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- email -----------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or "Trending Papers <digest@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAIL_DIR = VAR_DIR / "mail"
 EMAIL_URL = os.environ.get("EMAIL_URL", "").strip() or None
+# Basic-auth credentials ("user:password"; several comma-separated while rotating)
+# that the ESP's tracking webhooks must send to /anymail/<esp>/tracking/.
+_WEBHOOK_SECRETS = [s.strip() for s in os.environ.get("ANYMAIL_WEBHOOK_SECRET", "").split(",") if s.strip()]
+for _secret in _WEBHOOK_SECRETS:
+    if ":" not in _secret:
+        raise ImproperlyConfigured("ANYMAIL_WEBHOOK_SECRET must be user:password (comma-separate several)")
+ANYMAIL = {"WEBHOOK_SECRET": _WEBHOOK_SECRETS} if _WEBHOOK_SECRETS else {}
 if EMAIL_URL is None:
     # Embedded default: one .eml (and .html) file per message under var/mail/.
     EMAIL_BACKEND = "digest_site.mailfiles.EmlFileBackend"
     EMAIL_FILE_PATH = str(MAIL_DIR)
 else:
+    # smtp://, smtp+tls://, smtps:// or anymail://ESP?key=value (docs/operations.md).
+    from digest_site.email_url import EmailURLError, email_url_settings
+
     try:
-        vars().update(env.email_url_config(EMAIL_URL))
-    except Exception as exc:
-        raise ImproperlyConfigured(f"EMAIL_URL={EMAIL_URL!r} is not a mail URL: {exc}") from exc
+        _email_settings = email_url_settings(EMAIL_URL)
+    except EmailURLError as exc:
+        # Not echoing the URL: it usually holds a password or an API token.
+        raise ImproperlyConfigured(f"EMAIL_URL is not a mail URL: {exc}") from exc
+    ANYMAIL.update(_email_settings.pop("ANYMAIL", {}))
+    vars().update(_email_settings)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 
 # --- i18n / time --------------------------------------------------------------------
@@ -203,15 +218,30 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG or not SITE_URL.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_REFERRER_POLICY = "same-origin"
+# Container and load-balancer probes speak plain HTTP to the app itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
 
 # --- rate limits (django-ratelimit uses the default cache) ------------------------------
 RATELIMIT_VIEW = "subscriptions.views.rate_limited"
 
+# --- paper sources (papers/sources.py; fetched by the periodic tasks in papers/tasks.py) --------
+HF_DAILY_PAPERS_URL = env_url("HF_DAILY_PAPERS_URL", "https://huggingface.co/api/daily_papers", schemes=("http", "https"))
+ARXIV_API_URL = env_url("ARXIV_API_URL", "https://export.arxiv.org/api/query", schemes=("http", "https"))
+# A raw arXiv search_query wins over the category list when set.
+ARXIV_QUERY = os.environ.get("ARXIV_QUERY", "").strip()
+ARXIV_CATEGORIES = [c.strip() for c in os.environ.get("ARXIV_CATEGORIES", "cs.CL,cs.LG,cs.AI,cs.CV").split(",") if c.strip()]
+ARXIV_MAX_RESULTS = env_int("ARXIV_MAX_RESULTS", 100, minimum=1)
+ARXIV_MIN_INTERVAL = 3.0  # seconds between two arXiv API requests, as arXiv asks
+PAPER_SOURCES_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
+PAPER_SOURCES_RETRIES = 3
+
+# One key=value line per event (ts=... level=... logger=... then the message,
+# itself written as key=value by our code), for grep and log shippers alike.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}},

@@ -1,0 +1,73 @@
+"""Forms for the public search box and the admin's import page."""
+from __future__ import annotations
+
+from django import forms
+
+SEARCH_MAX_CHARS = 200
+IMPORT_MAX_BYTES = 25 * 1024 * 1024
+IMPORT_MAX_FILES = 20
+
+try:  # the parsers land separately; the list is the contract in the team brief
+    from papers.parsers import FORMATS
+except ImportError:
+    FORMATS = ("hf-page", "arxiv-listing", "arxiv-atom", "hf-json")
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label="Search papers",
+        max_length=SEARCH_MAX_CHARS,
+        strip=True,
+        error_messages={
+            "max_length": "That search is too long: please use at most %(limit_value)d characters.",
+            "required": "Type a word or a phrase to search the papers.",
+        },
+    )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field taking several files at once (Django's documented recipe)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class ImportPapersForm(forms.Form):
+    files = MultipleFileField(
+        label="Files",
+        help_text="One or more saved pages or API responses (HF papers page, arXiv listing, arXiv Atom XML, HF daily papers JSON).",
+    )
+    format = forms.ChoiceField(
+        choices=[("auto", "Detect automatically")] + [(f, f) for f in FORMATS],
+        initial="auto",
+        help_text="Force a format when detection guesses wrong.",
+    )
+    date = forms.DateField(
+        required=False,
+        label="Listing date",
+        help_text="YYYY-MM-DD. The day these papers were listed, for files that carry no date.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        if len(files) > IMPORT_MAX_FILES:
+            raise forms.ValidationError(f"Upload at most {IMPORT_MAX_FILES} files at a time.")
+        too_big = [f.name for f in files if f.size > IMPORT_MAX_BYTES]
+        if too_big:
+            raise forms.ValidationError(
+                f"Too large (over {IMPORT_MAX_BYTES // (1024 * 1024)} MB): {', '.join(too_big)}. "
+                "Use `manage.py import_papers` for big files."
+            )
+        return files

@@ -1,0 +1,109 @@
+"""Template filters for showing papers: readable abstracts, editor Markdown, search highlights."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import markdown as markdown_lib
+import nh3
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+# What an editor's note may contain once rendered: text formatting, lists,
+# quotes, code and links. No images, iframes, styles or scripts.
+NOTE_TAGS = {
+    "a", "p", "br", "hr", "em", "strong", "b", "i", "code", "pre", "blockquote",
+    "ul", "ol", "li", "h3", "h4", "h5", "h6", "del", "sup", "sub",
+}
+NOTE_ATTRIBUTES = {"a": {"href", "title"}}
+NOTE_SCHEMES = {"http", "https", "mailto"}
+
+# An abstract longer than this is cut into a lead and a "more" part.
+ABSTRACT_LEAD_CHARS = 320
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z0-9(\"'])")
+
+
+def render_markdown(text: str) -> SafeString:
+    """Editor Markdown to HTML that is safe to show: rendered, then sanitized by nh3."""
+    html = markdown_lib.markdown(text or "", extensions=["sane_lists"], output_format="html")
+    return mark_safe(  # noqa: S308 - nh3 has just removed everything outside the allow-list
+        nh3.clean(
+            html,
+            tags=NOTE_TAGS,
+            attributes=NOTE_ATTRIBUTES,
+            url_schemes=NOTE_SCHEMES,
+            link_rel="noopener noreferrer nofollow",
+        )
+    )
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    return render_markdown(text)
+
+
+@register.filter
+def readable(text: str) -> str:
+    """LaTeX fragments ($k$, \\times, "5times") as plain readable text; the result is still escaped."""
+    if not text:
+        return ""
+    try:
+        from papers.latex import latex_to_text
+    except ImportError:  # papers.latex lands separately; plain text is the safe fallback
+        return text
+    return latex_to_text(text)
+
+
+def split_lead(text: str, lead_chars: int = ABSTRACT_LEAD_CHARS) -> tuple[str, str]:
+    """Cut text into (lead, rest) at a sentence end near `lead_chars`, else at a space.
+
+    Short texts are not cut (rest is ""): a "more" that reveals three words is noise.
+    """
+    text = (text or "").strip()
+    if len(text) <= lead_chars * 1.4:
+        return text, ""
+    cut = None
+    for match in _SENTENCE_END.finditer(text, 0, lead_chars + 80):
+        if match.end() >= lead_chars * 0.4:
+            cut = match.end()
+            if cut >= lead_chars:
+                break
+    if cut is None:
+        cut = text.rfind(" ", 0, lead_chars)
+        if cut <= 0:
+            cut = lead_chars
+    return text[:cut].rstrip(), text[cut:].strip()
+
+
+@register.filter
+def lead(text: str) -> str:
+    return split_lead(text)[0]
+
+
+@register.filter
+def rest(text: str) -> str:
+    return split_lead(text)[1]
+
+
+@register.filter
+def highlight_terms(text: str, terms: Iterable[str] | None) -> SafeString:
+    """Escape text and mark the matched search terms (papers.search.highlight does the work)."""
+    if not terms:
+        return escape(text or "")
+    from papers.search import highlight
+
+    return highlight(text or "", terms)
+
+
+@register.filter
+def author_list(authors: list[str] | None, limit: int = 0) -> str:
+    """'A, B and C'; with a limit, 'A, B, C and 12 others'."""
+    names = [a for a in (authors or []) if a]
+    if limit and len(names) > limit + 1:
+        return f"{', '.join(names[:limit])} and {len(names) - limit} others"
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"

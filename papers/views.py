@@ -1,0 +1,122 @@
+"""The public site: today's trending papers, the archive by day, a page per paper, search."""
+from __future__ import annotations
+
+import datetime as dt
+from itertools import groupby
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.views.decorators.http import require_safe
+
+from .forms import SearchForm
+from .models import DailyNote, Listing, Paper
+from .selectors import latest_listing_date, listing_day_after, listing_day_before, papers_trending
+from .templatetags.papers_site import readable
+
+SEARCH_PAGE_SIZE = 20
+ARCHIVE_PAGE_SIZE = 60
+SUBSCRIBE_PARTIAL = "subscriptions/_subscribe_form.html"
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return _day_page(request, latest_listing_date(), is_home=True)
+
+
+@require_safe
+def day(request: HttpRequest, day: dt.date) -> HttpResponse:
+    return _day_page(request, day, is_home=False)
+
+
+def _day_page(request: HttpRequest, day: dt.date | None, *, is_home: bool) -> HttpResponse:
+    papers = papers_trending(day=day) if day else []
+    if not papers and not is_home:
+        raise Http404("No papers were listed on that day.")
+    note = DailyNote.objects.filter(date=day).first() if day else None
+    return render(
+        request,
+        "papers/day.html",
+        {
+            "day": day,
+            "is_home": is_home,
+            "papers": papers,
+            "note": note,
+            "previous_day": listing_day_before(day) if day else None,
+            "next_day": listing_day_after(day) if day else None,
+            "subscribe_partial": _subscribe_partial(),
+        },
+    )
+
+
+def _subscribe_partial() -> str | None:
+    # The subscribe box belongs to the subscriptions app; the page must not
+    # break on a deployment (or a test settings override) that lacks it.
+    try:
+        get_template(SUBSCRIBE_PARTIAL)
+    except TemplateDoesNotExist:
+        return None
+    return SUBSCRIBE_PARTIAL
+
+
+@require_safe
+def archive(request: HttpRequest) -> HttpResponse:
+    days = (
+        Listing.objects.filter(paper__is_hidden=False)
+        .values("listed_on")
+        .annotate(papers=Count("paper", distinct=True))
+        .order_by("-listed_on")
+    )
+    page = Paginator(days, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
+    months = [(month, list(rows)) for month, rows in groupby(page, key=lambda r: r["listed_on"].replace(day=1))]
+    return render(request, "papers/archive.html", {"page": page, "months": months})
+
+
+@require_safe
+def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper = get_object_or_404(
+        Paper.objects.filter(is_hidden=False).prefetch_related(
+            Prefetch("listings", queryset=Listing.objects.order_by("-listed_on", "rank"))
+        ),
+        pk=paper_id,
+    )
+    listings = list(paper.listings.all())
+    upvotes = max([paper.upvotes] + [listing.upvotes for listing in listings])
+    return render(request, "papers/paper.html", {"paper": paper, "listings": listings, "upvotes": upvotes})
+
+
+@require_safe
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    context: dict = {"form": form, "query": request.GET.get("q", "").strip()[:200], "page": None}
+    if form.is_bound and form.is_valid():
+        query = form.cleaned_data["q"]
+        from papers.search import papers_matching  # noqa: PLC0415 - the matcher lands separately
+
+        try:
+            results = papers_matching(query)
+        except ValueError:
+            # A query with nothing searchable in it (only punctuation, say).
+            results = []
+        page = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        context.update(page=page, results=_with_highlights(query, list(page)))
+    return render(request, "papers/search.html", context)
+
+
+def _with_highlights(query: str, papers: list[Paper]) -> list[Paper]:
+    """Attach `.terms`: the words of this page's papers that the query matched, for <mark>."""
+    if not papers:
+        return papers
+    from papers.search import PaperIndex  # noqa: PLC0415
+
+    # Index the text as it is shown (LaTeX made readable), so the terms are found in it.
+    for paper in papers:
+        paper.shown_abstract = readable(paper.abstract)
+    index = PaperIndex.build((p.id, p.title, p.shown_abstract) for p in papers)
+    terms = {m.paper_id: m.terms for m in index.match(query)}
+    for paper in papers:
+        paper.terms = terms.get(paper.id, ())
+    return papers

@@ -39,6 +39,8 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         single = super().clean
         if isinstance(data, (list, tuple)):
+            if not data:  # an empty selection arrives as [], which the per-file check never sees
+                return [single(None, initial)]
             return [single(item, initial) for item in data]
         return [single(data, initial)]
 

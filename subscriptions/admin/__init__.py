@@ -1,2 +1,2 @@
 """Admin screens, one module per concern; importing them registers them."""
-from . import health  # noqa: F401  (delivery events, sending health)
+from . import subscribers  # noqa

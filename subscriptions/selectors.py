@@ -1,0 +1,73 @@
+"""Reads about subscribers that more than one caller needs (views, admin, emails)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Count
+
+from papers.models import Paper
+from papers.selectors import latest_listing_date
+
+from .models import Subscriber
+from .services.subscribers import KeywordInput
+from .tokens import TokenError, subscriber_from_token, token_read
+
+PREVIEW_WINDOW = timedelta(days=30)
+PREVIEW_TITLES = 3
+PREVIEW_CACHE_SECONDS = 300
+
+
+def subscriber_from_link(token: str, *, purpose: str) -> Subscriber:
+    """The subscriber a signed link names; raises TokenError / TokenExpired.
+
+    Unsubscribe links are honoured even after "sign out everywhere": they sit
+    in old emails and must keep working (RFC 8058, and the law in most places),
+    and all they can do is stop mail. Every other purpose checks the token
+    version, so revoked links stop working.
+    """
+    if purpose != "unsubscribe":
+        return subscriber_from_token(token, purpose=purpose)[0]
+    payload = token_read(token, purpose=purpose)
+    subscriber = Subscriber.objects.filter(pk=payload.subscriber_id).first()
+    if subscriber is None:
+        raise TokenError("unknown subscriber")
+    return subscriber
+
+
+def subscriber_counts_by_status() -> dict[str, int]:
+    """{status: count} for every status, zeros included, in the model's order."""
+    counts = dict(Subscriber.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in Subscriber.Status.values}
+
+
+@dataclass(frozen=True)
+class KeywordPreview:
+    text: str
+    titles: tuple[str, ...]
+    count: int
+
+
+def keyword_previews(keywords: list[KeywordInput]) -> list[KeywordPreview]:
+    """For each keyword, how many recent papers it matches and a few of their titles.
+
+    "Recent" is the 30 days up to the latest listing we have. Cached per
+    normalized keyword for a few minutes: the sign-up form asks as people type.
+    """
+    latest = latest_listing_date()
+    if latest is None:
+        return [KeywordPreview(k.text, (), 0) for k in keywords]
+    previews = []
+    for keyword in keywords:
+        key = f"subscriptions:preview:{latest.isoformat()}:{keyword.normalized}"
+        hit = cache.get(key)
+        if hit is None:
+            from papers.search import papers_matching  # TEMP lazy until papers/search.py lands
+
+            recent = Paper.objects.filter(is_hidden=False, listings__listed_on__gt=latest - PREVIEW_WINDOW).distinct()
+            papers = papers_matching(keyword.text, recent)
+            hit = ([p.title or f"arXiv:{p.arxiv_id}" for p in papers[:PREVIEW_TITLES]], len(papers))
+            cache.set(key, hit, PREVIEW_CACHE_SECONDS)
+        previews.append(KeywordPreview(keyword.text, tuple(hit[0]), hit[1]))
+    return previews

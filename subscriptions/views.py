@@ -1,0 +1,278 @@
+"""HTTP for the signup flow: subscribe, confirm, manage, unsubscribe, fresh links.
+
+Every link carries a signed token (subscriptions.tokens). A bad, revoked or
+expired token gets a friendly 4xx page offering a fresh link, never a 500.
+Actions that change something are POSTs, so mail scanners that follow links
+cannot confirm or unsubscribe for anyone (except the RFC 8058 one-click
+endpoint, which is a POST by definition).
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
+
+from .forms import PreferencesForm, SendLinkForm, SubscribeForm
+from .models import Subscriber
+from .selectors import keyword_previews, subscriber_from_link
+from .services import subscribers as services
+from .tokens import TokenError, TokenExpired, subscriber_token
+
+log = logging.getLogger(__name__)
+
+Status = Subscriber.Status
+
+# Per IP: generous (offices and phones share addresses behind NAT).
+# Per address: tight, so the form cannot be used to flood someone's inbox.
+RATE_PER_IP = "20/h"
+RATE_PER_ADDRESS = "3/h"
+RATE_PREVIEW = "60/m"
+
+
+def _address_key(group: str, request: HttpRequest) -> str:
+    # The typed address, roughly normalized; an empty one falls back to the IP
+    # so junk posts without an address do not share one bucket.
+    email = " ".join(str(request.POST.get("email", "")).split()).lower()[:320]
+    return email or f"ip:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """settings.RATELIMIT_VIEW: a clear 429 page instead of a bare 403."""
+    response = render(request, "subscriptions/rate_limited.html", status=429)
+    response["Retry-After"] = "3600"
+    return response
+
+
+def _bad_link(request: HttpRequest, exc: TokenError, purpose: str) -> HttpResponse:
+    expired = isinstance(exc, TokenExpired)
+    log.info("bad %s link: %s", purpose, exc)
+    return render(
+        request,
+        "subscriptions/bad_link.html",
+        {"expired": expired, "purpose": purpose, "form": SendLinkForm()},
+        status=410 if expired else 400,
+    )
+
+
+def _link_or_error(request: HttpRequest, token: str, purpose: str) -> Subscriber | HttpResponse:
+    try:
+        return subscriber_from_link(token, purpose=purpose)
+    except TokenError as exc:
+        return _bad_link(request, exc, purpose)
+
+
+# --- subscribe ----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=RATE_PER_IP, method="POST", group="subscriptions.signup")
+@ratelimit(key=_address_key, rate=RATE_PER_ADDRESS, method="POST", group="subscriptions.signup.address")
+def subscribe(request: HttpRequest) -> HttpResponse:
+    form = SubscribeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.is_bot():
+            log.info("honeypot filled on signup from %s", request.META.get("REMOTE_ADDR"))
+        else:
+            services.subscriber_signup(
+                email=form.cleaned_data["email"],
+                keywords=[k.text for k in form.cleaned_data["keywords"]],
+                timezone=form.cleaned_data["timezone"],
+            )
+        # The same answer for every address: the form must not reveal who subscribes.
+        return redirect("subscriptions:subscribe_done")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "subscriptions/subscribe.html", {"subscribe_form": form}, status=status)
+
+
+@require_GET
+def subscribe_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "subscriptions/check_inbox.html", {"why": "signup"})
+
+
+@require_GET
+@ratelimit(key="ip", rate=RATE_PREVIEW, group="subscriptions.preview")
+def keyword_preview(request: HttpRequest) -> HttpResponse:
+    """An HTML fragment: what each typed keyword matches among recent papers."""
+    raw = request.GET.get("keywords", "")[:3000]
+    try:
+        keywords = services.keywords_parse(raw)
+        error = ""
+    except ValidationError as exc:  # shown as a hint; the form says it properly on submit
+        keywords, error = [], " ".join(exc.messages)
+    previews = keyword_previews(keywords[: services.MAX_KEYWORDS]) if keywords else []
+    return render(request, "subscriptions/_keyword_preview.html", {"previews": previews, "error": error, "raw": raw})
+
+
+# --- confirm ------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "confirm")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    if request.method == "POST":
+        services.subscriber_confirm(subscriber_id=subscriber.pk)
+        # Post/redirect/get: the GET shows the welcome page now that they are active.
+        return redirect("subscriptions:confirm", token=token)
+    if subscriber.status in (Status.ACTIVE, Status.PAUSED):
+        return render(request, "subscriptions/welcome.html", {
+            "subscriber": subscriber,
+            "keywords": list(subscriber.keywords.all()),
+            "manage_url": reverse("subscriptions:manage", args=[subscriber_token(subscriber, "manage")]),
+        })
+    return render(request, "subscriptions/confirm.html", {
+        "subscriber": subscriber, "keywords": list(subscriber.keywords.all()),
+    })
+
+
+# --- manage -------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "manage")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    form = PreferencesForm(request.POST or None, subscriber=subscriber)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            services.subscriber_keywords_set(subscriber_id=subscriber.pk, keywords=[k.text for k in data["keywords"]])
+            services.subscriber_preferences_update(
+                subscriber_id=subscriber.pk,
+                frequency=data["frequency"],
+                send_hour=data["send_hour"],
+                send_weekday=data["send_weekday"],
+                timezone=data["timezone"],
+            )
+            messages.success(request, "Saved. Your next digest uses these settings.")
+            return redirect("subscriptions:manage", token=token)
+    return render(request, "subscriptions/manage.html", {
+        "subscriber": subscriber, "form": form, "token": token,
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+@require_POST
+def manage_pause(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "manage")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    services.subscriber_pause(subscriber_id=subscriber.pk)
+    messages.success(request, "Paused. No digests until you resume.")
+    return redirect("subscriptions:manage", token=token)
+
+
+@require_POST
+def manage_resume(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "manage")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    services.subscriber_resume(subscriber_id=subscriber.pk)
+    messages.success(request, "Welcome back: your digests start again.")
+    return redirect("subscriptions:manage", token=token)
+
+
+@require_POST
+def manage_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "manage")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
+    messages.success(request, "Unsubscribed. We will not email you digests any more.")
+    return redirect("subscriptions:manage", token=token)
+
+
+@require_GET
+def manage_export(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "manage")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    data = services.subscriber_export_data(subscriber_id=subscriber.pk)
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="trending-papers-my-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def manage_delete(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "manage")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    if request.method == "POST":
+        services.subscriber_delete(subscriber_id=subscriber.pk)
+        return render(request, "subscriptions/deleted.html")
+    return render(request, "subscriptions/delete.html", {"subscriber": subscriber, "token": token})
+
+
+@require_POST
+def manage_sign_out(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "manage")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    services.subscriber_sign_out_everywhere(subscriber_id=subscriber.pk)
+    return render(request, "subscriptions/signed_out.html", {"subscriber": subscriber})
+
+
+# --- unsubscribe ----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = _link_or_error(request, token, "unsubscribe")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    if request.method == "POST":
+        services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
+        return redirect("subscriptions:unsubscribe", token=token)
+    return render(request, "subscriptions/unsubscribe.html", {
+        "subscriber": subscriber,
+        "receiving": subscriber.status in services.RECEIVING,
+        "post_url": reverse("subscriptions:unsubscribe", args=[token]),
+    })
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def one_click_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click`; we unsubscribe and answer 200.
+
+    No CSRF token (the client has none); the signed token is the authority.
+    Idempotent. A GET (someone opened the URL) shows the normal page.
+    """
+    if request.method == "GET":
+        return unsubscribe(request, token)
+    subscriber = _link_or_error(request, token, "unsubscribe")
+    if isinstance(subscriber, HttpResponse):
+        return subscriber
+    services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
+    return render(request, "subscriptions/unsubscribed_one_click.html", {"subscriber": subscriber})
+
+
+# --- "email me a fresh link" -------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=RATE_PER_IP, method="POST", group="subscriptions.send_link")
+@ratelimit(key=_address_key, rate=RATE_PER_ADDRESS, method="POST", group="subscriptions.send_link.address")
+def send_link(request: HttpRequest) -> HttpResponse:
+    form = SendLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not form.is_bot():
+            services.subscriber_send_fresh_link(email=form.cleaned_data["email"])
+        return redirect("subscriptions:send_link_done")
+    return render(request, "subscriptions/send_link.html", {"form": form}, status=400 if form.is_bound else 200)
+
+
+@require_GET
+def send_link_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "subscriptions/check_inbox.html", {"why": "link"})

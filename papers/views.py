@@ -8,8 +8,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.views.decorators.http import require_safe
 
 from .forms import SearchForm
@@ -19,7 +17,6 @@ from .templatetags.papers_site import readable
 
 SEARCH_PAGE_SIZE = 20
 ARCHIVE_PAGE_SIZE = 60
-SUBSCRIBE_PARTIAL = "subscriptions/_subscribe_form.html"
 
 
 @require_safe
@@ -47,19 +44,8 @@ def _day_page(request: HttpRequest, day: dt.date | None, *, is_home: bool) -> Ht
             "note": note,
             "previous_day": listing_day_before(day) if day else None,
             "next_day": listing_day_after(day) if day else None,
-            "subscribe_partial": _subscribe_partial(),
         },
     )
-
-
-def _subscribe_partial() -> str | None:
-    # The subscribe box belongs to the subscriptions app; the page must not
-    # break on a deployment (or a test settings override) that lacks it.
-    try:
-        get_template(SUBSCRIBE_PARTIAL)
-    except TemplateDoesNotExist:
-        return None
-    return SUBSCRIBE_PARTIAL
 
 
 @require_safe

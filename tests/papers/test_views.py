@@ -39,6 +39,7 @@ def test_it_shows_the_latest_day_on_the_home_page(client):
     assert response.status_code == 200
     page = text_of(response)
     assert "Get trending papers in your email inbox!" in page
+    assert 'action="/subscribe/"' in page and 'type="email"' in page  # the subscribe box
     assert "Monday, March 11, 2024" in page
     assert "Attention Is Still All You Need" in page
     assert "Old news" not in page

@@ -84,11 +84,13 @@ def search(request: HttpRequest) -> HttpResponse:
 
         try:
             results = papers_matching(query)
-        except ValueError:
-            # A query with nothing searchable in it (only punctuation, say).
-            results = []
-        page = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-        context.update(page=page, results=_with_highlights(query, list(page)))
+        except ValueError as exc:
+            # papers.search.KeywordError: nothing searchable in it, or too long;
+            # its message is written for the person who typed the query.
+            context["query_error"] = str(exc)
+        else:
+            page = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+            context.update(page=page, results=_with_highlights(query, list(page)))
     return render(request, "papers/search.html", context)
 
 

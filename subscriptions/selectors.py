@@ -1,6 +1,7 @@
 """Reads about subscribers that more than one caller needs (views, admin, emails)."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -8,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import Count
 
 from papers.models import Paper
+from papers.search import KeywordError, papers_matching
 from papers.selectors import latest_listing_date
 
 from .models import Subscriber
@@ -60,13 +62,15 @@ def keyword_previews(keywords: list[KeywordInput]) -> list[KeywordPreview]:
         return [KeywordPreview(k.text, (), 0) for k in keywords]
     previews = []
     for keyword in keywords:
-        key = f"subscriptions:preview:{latest.isoformat()}:{keyword.normalized}"
+        digest = hashlib.sha1(keyword.normalized.encode()).hexdigest()  # memcached-safe key
+        key = f"subscriptions:preview:{latest.isoformat()}:{digest}"
         hit = cache.get(key)
         if hit is None:
-            from papers.search import papers_matching  # TEMP lazy until papers/search.py lands
-
             recent = Paper.objects.filter(is_hidden=False, listings__listed_on__gt=latest - PREVIEW_WINDOW).distinct()
-            papers = papers_matching(keyword.text, recent)
+            try:
+                papers = papers_matching(keyword.text, recent)
+            except KeywordError:  # the form explains it on submit
+                papers = []
             hit = ([p.title or f"arXiv:{p.arxiv_id}" for p in papers[:PREVIEW_TITLES]], len(papers))
             cache.set(key, hit, PREVIEW_CACHE_SECONDS)
         previews.append(KeywordPreview(keyword.text, tuple(hit[0]), hit[1]))

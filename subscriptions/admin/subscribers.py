@@ -13,6 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from papers.search import normalize_keyword
+
 from ..models import Keyword, Subscriber
 from ..selectors import subscriber_counts_by_status
 from ..services import subscribers as services
@@ -31,7 +33,7 @@ class KeywordFormSet(BaseInlineFormSet):
             text = " ".join(str(form.cleaned_data.get("text", "")).split())
             if not text:
                 continue
-            normalized = services._normalize(text)
+            normalized = normalize_keyword(text)
             if not normalized:
                 form.add_error("text", "This keyword has no letters or digits to match.")
             elif normalized in seen:

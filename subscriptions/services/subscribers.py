@@ -21,6 +21,8 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
+from papers.search import normalize_keyword
+
 from ..emails import absolute_url, make_message
 from ..errors import message_send
 from ..models import DeliveryEvent, Digest, Keyword, Subscriber
@@ -76,7 +78,7 @@ def keywords_parse(raw: str | Iterable[str]) -> list[KeywordInput]:
         if len(text) > MAX_KEYWORD_LENGTH:
             problems.append(f"“{shown}” is {len(text)} characters long; a keyword can have at most {MAX_KEYWORD_LENGTH}.")
             continue
-        normalized = _normalize(text)
+        normalized = normalize_keyword(text)
         if not normalized:
             problems.append(f"“{shown}” has no letters or digits to match.")
             continue
@@ -396,12 +398,6 @@ def _keywords_replace(subscriber: Subscriber, parsed: list[KeywordInput]) -> lis
     return Keyword.objects.bulk_create(
         [Keyword(subscriber=subscriber, text=k.text, normalized=k.normalized) for k in parsed]
     )
-
-
-def _normalize(text: str) -> str:
-    from papers.search import normalize_keyword  # TEMP lazy until papers/search.py lands
-
-    return normalize_keyword(text)
 
 
 def _enqueue(task_name: str, subscriber_id: int) -> None:

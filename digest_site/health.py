@@ -4,8 +4,9 @@
 503 with the failing checks named otherwise. Details of a failure (host names,
 messages) go to the log, not to the public response.
 
-Also runnable as the container healthcheck, which must send a Host the site
-accepts: ``python -m digest_site.health [URL]`` exits 0 on a 200 and 1 otherwise.
+Also runnable as a container healthcheck: ``python -m digest_site.health [URL]``
+GETs /healthz with the site's own Host header and exits 0 on a 200, 1 otherwise;
+``python -m digest_site.health --checks`` runs the checks in-process (for beat).
 """
 from __future__ import annotations
 
@@ -111,5 +112,27 @@ def probe(url: str = "http://127.0.0.1:8000/healthz") -> int:
     return 0 if ok else 1
 
 
+def check_here() -> int:
+    """The same checks in this process, without HTTP (for beat, which serves no requests); 0 if all pass."""
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest_site.settings")
+    django.setup()
+    failed = []
+    for name, check in _checks().items():
+        try:
+            check()
+        except Exception as exc:  # reported, not raised: this is the healthcheck's answer
+            failed.append(name)
+            print(f"{name}: fail ({type(exc).__name__}: {exc})")
+        else:
+            print(f"{name}: ok")
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--checks"]:
+        sys.exit(check_here())
     sys.exit(probe(*sys.argv[1:2]))

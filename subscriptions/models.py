@@ -85,6 +85,10 @@ class Digest(models.Model):
     papers = models.JSONField(default=list, blank=True)
     # {paper_id: [keyword text, ...]}: why each paper is in this digest.
     matches = models.JSONField(default=dict, blank=True)
+    # {paper_id: [exact words matched, ...]}: what the email highlights (KeywordMatch.terms).
+    terms = models.JSONField(default=dict, blank=True)
+    # How many new papers matched in all; `papers` holds the ones the email shows.
+    matched_count = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=255, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from .forms import PreferencesForm, SendLinkForm, SubscribeForm
+from .forms import WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
 from .models import Subscriber
 from .selectors import keyword_previews, subscriber_from_link
 from .services import subscribers as services
@@ -157,7 +157,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, "Saved. Your next digest uses these settings.")
             return redirect("subscriptions:manage", token=token)
     return render(request, "subscriptions/manage.html", {
-        "subscriber": subscriber, "form": form, "token": token,
+        "subscriber": subscriber, "form": form, "token": token, "weekday": dict(WEEKDAYS)[subscriber.send_weekday],
     }, status=400 if form.is_bound and form.errors else 200)
 
 

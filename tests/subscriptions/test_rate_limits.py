@@ -47,3 +47,14 @@ def test_it_limits_requests_from_one_ip(client, name):
 def test_it_does_not_count_page_views(client):
     for _ in range(PER_IP + 5):
         assert client.get(reverse("subscriptions:subscribe"), REMOTE_ADDR="203.0.113.7").status_code == 200
+
+
+def test_it_limits_on_the_shared_redis_cache_that_production_uses(client, settings, redis_url):
+    import uuid
+
+    # A prefix of our own instead of FLUSHDB: the Redis database may be shared.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": redis_url, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+    for i in range(PER_ADDRESS):
+        assert post(client, "subscribe", "victim@example.org", ip=f"198.51.100.{i}").status_code == 302
+    assert post(client, "subscribe", "victim@example.org", ip="198.51.100.99").status_code == 429

@@ -76,7 +76,7 @@ def _link_or_error(request: HttpRequest, token: str, purpose: str) -> Subscriber
 @ratelimit(key="ip", rate=RATE_PER_IP, method="POST", group="subscriptions.signup")
 @ratelimit(key=_address_key, rate=RATE_PER_ADDRESS, method="POST", group="subscriptions.signup.address")
 def subscribe(request: HttpRequest) -> HttpResponse:
-    form = SubscribeForm(request.POST or None)
+    form = SubscribeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
             log.info("honeypot filled on signup from %s", request.META.get("REMOTE_ADDR"))
@@ -142,13 +142,13 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = _link_or_error(request, token, "manage")
     if isinstance(subscriber, HttpResponse):
         return subscriber
-    form = PreferencesForm(request.POST or None, subscriber=subscriber)
+    form = PreferencesForm(request.POST if request.method == "POST" else None, subscriber=subscriber)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            services.subscriber_keywords_set(subscriber_id=subscriber.pk, keywords=[k.text for k in data["keywords"]])
             services.subscriber_preferences_update(
                 subscriber_id=subscriber.pk,
+                keywords=[k.text for k in data["keywords"]],
                 frequency=data["frequency"],
                 send_hour=data["send_hour"],
                 send_weekday=data["send_weekday"],
@@ -265,7 +265,7 @@ def one_click_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @ratelimit(key="ip", rate=RATE_PER_IP, method="POST", group="subscriptions.send_link")
 @ratelimit(key=_address_key, rate=RATE_PER_ADDRESS, method="POST", group="subscriptions.send_link.address")
 def send_link(request: HttpRequest) -> HttpResponse:
-    form = SendLinkForm(request.POST or None)
+    form = SendLinkForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if not form.is_bot():
             services.subscriber_send_fresh_link(email=form.cleaned_data["email"])

@@ -207,15 +207,23 @@ def subscriber_keywords_set(*, subscriber_id: int, keywords: str | Iterable[str]
 
 
 def subscriber_preferences_update(
-    *, subscriber_id: int, frequency: str, send_hour: int, timezone: str, send_weekday: int = 0
+    *, subscriber_id: int, frequency: str, send_hour: int, timezone: str, send_weekday: int = 0,
+    keywords: str | Iterable[str] | None = None,
 ) -> None:
-    """Save delivery preferences (already validated by the form: zoneinfo name, hour 0-23)."""
+    """Save delivery preferences, and the keywords when given, in one transaction.
+
+    The time zone is validated by the form (a zoneinfo name); values outside
+    the model's ranges raise ValidationError and nothing is saved.
+    """
     if frequency not in Subscriber.Frequency.values or not 0 <= send_hour <= 23 or not 0 <= send_weekday <= 6:
         raise ValidationError("invalid preferences")
-    Subscriber.objects.filter(pk=subscriber_id).update(
-        frequency=frequency, send_hour=send_hour, send_weekday=send_weekday, timezone=timezone,
-        updated_at=dj_timezone.now(),
-    )
+    with transaction.atomic():
+        if keywords is not None:
+            subscriber_keywords_set(subscriber_id=subscriber_id, keywords=keywords)
+        Subscriber.objects.filter(pk=subscriber_id).update(
+            frequency=frequency, send_hour=send_hour, send_weekday=send_weekday, timezone=timezone,
+            updated_at=dj_timezone.now(),
+        )
 
 
 def subscriber_pause(*, subscriber_id: int) -> bool:

@@ -169,3 +169,10 @@ def test_it_shows_keywords_with_html_escaped(client, subscriber):
     html = client.get(url("manage", subscriber_token(subscriber, "manage"))).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_it_treats_an_empty_post_as_a_form_with_errors(client, token, subscriber):
+    response = client.post(url("manage", token), {})
+    assert response.status_code == 400
+    assert "Enter at least one keyword" in response.content.decode()
+    assert [k.text for k in subscriber.keywords.all()] == ["diffusion", "graphs"]

@@ -224,3 +224,9 @@ def test_it_never_fails_on_odd_posts(client, payload):
 
 def test_it_refuses_other_methods(client):
     assert client.put(reverse("subscriptions:subscribe")).status_code == 405
+
+
+def test_it_treats_an_empty_post_as_a_form_with_errors(client):
+    response = client.post(reverse("subscriptions:subscribe"), {})
+    assert response.status_code == 400
+    assert "Enter your email address." in response.content.decode()

@@ -73,8 +73,12 @@ def normalize_arxiv_id(raw: str | None) -> str | None:
     if not match:
         return None
     value = match.group(1)
-    # Old-style ids keep their archive name in lower case; new-style are digits.
-    return value if "/" not in value else value[: value.index("/")].lower() + value[value.index("/"):]
+    if "/" not in value:
+        yymm, number = value.split(".")
+        # Months run 01-12; since 2015 (1501) the number after the dot has five digits.
+        if not 1 <= int(yymm[2:]) <= 12 or (int(yymm) >= 1501) != (len(number) == 5):
+            return None
+    return value
 
 
 _NON_WORD = re.compile(r"[\W_]+")

@@ -63,7 +63,9 @@ def parse(text: str) -> Iterator[ParsedPaper]:
             # Ids before 2015 have four digits after the dot; a fifth digit is
             # the start of the next abstract, glued on.
             raw_id, end = raw_id[:-1], end - 1
-        arxiv_id = normalize_arxiv_id(raw_id) or raw_id
+        arxiv_id = normalize_arxiv_id(raw_id)
+        if arxiv_id is None:
+            raise ParseError(number, f"arXiv:{raw_id} is not a valid arXiv id")
         abstract, comments = _split_comments(pending)
         rank += 1
         yield ParsedPaper(

@@ -113,7 +113,8 @@ def _units(body: list[tuple[int, str]]) -> list[tuple[int, str]]:
     has_blank = any(not line for _, line in body[:-1])
     units: list[tuple[int, str]] = []
     if not has_blank:
-        return [(number, clean_text(line)) for number, line in body if line]
+        cleaned = [(number, clean_text(line)) for number, line in body]
+        return [(number, unit) for number, unit in cleaned if unit]
     start, parts = 0, []
     for number, line in body + [(0, "")]:
         if line:

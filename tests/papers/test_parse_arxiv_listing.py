@@ -59,3 +59,10 @@ def test_it_refuses_text_without_any_id():
     with pytest.raises(ParseError) as caught:
         list(arxiv_listing.parse("\n\n"))
     assert "no arXiv:ID lines" in caught.value.message
+
+
+def test_it_refuses_an_id_that_cannot_exist():
+    with pytest.raises(ParseError) as caught:
+        list(arxiv_listing.parse("An abstract.\narXiv:2213.00001\n"))
+    assert caught.value.line == 2
+    assert caught.value.message == "arXiv:2213.00001 is not a valid arXiv id"

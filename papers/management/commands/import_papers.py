@@ -101,4 +101,6 @@ class Command(BaseCommand):
             parts.append(f"listed_on={result.listed_on.isoformat() if result.listed_on else '-'}")
         parts += [f"created={result.created}", f"updated={result.updated}",
                   f"unchanged={result.unchanged}", f"skipped={result.skipped}"]
+        if result.format and not result.listed_on and (result.created or result.updated or result.unchanged):
+            parts.append("(no listing date: papers saved but not listed; use --date)")
         return " ".join(parts)

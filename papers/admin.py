@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 
 from .forms import ImportPapersForm
 from .models import DailyNote, Listing, Paper
+from .services import papers_import_text
 from .templatetags.papers_site import render_markdown
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,6 @@ class PaperAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "papers/admin/import.html", context)
 
     def _import_one(self, request: HttpRequest, upload, format: str, listed_on) -> None:
-        from papers.services import papers_import_text  # noqa: PLC0415 - the import service lands separately
-
         name = upload.name
         try:
             text = upload.read().decode("utf-8-sig")

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_safe
 
 from .forms import SearchForm
 from .models import DailyNote, Listing, Paper
+from .search import papers_matching
 from .selectors import latest_listing_date, listing_day_after, listing_day_before, papers_trending
-from .templatetags.papers_site import readable
 
 SEARCH_PAGE_SIZE = 20
 ARCHIVE_PAGE_SIZE = 60
@@ -80,8 +80,6 @@ def search(request: HttpRequest) -> HttpResponse:
     context: dict = {"form": form, "query": request.GET.get("q", "").strip()[:200], "page": None}
     if form.is_bound and form.is_valid():
         query = form.cleaned_data["q"]
-        from papers.search import papers_matching  # noqa: PLC0415 - the matcher lands separately
-
         try:
             results = papers_matching(query)
         except ValueError as exc:
@@ -90,21 +88,13 @@ def search(request: HttpRequest) -> HttpResponse:
             context["query_error"] = str(exc)
         else:
             page = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-            context.update(page=page, results=_with_highlights(query, list(page)))
+            context.update(page=page, results=_with_highlights(list(page)))
     return render(request, "papers/search.html", context)
 
 
-def _with_highlights(query: str, papers: list[Paper]) -> list[Paper]:
-    """Attach `.terms`: the words of this page's papers that the query matched, for <mark>."""
-    if not papers:
-        return papers
-    from papers.search import PaperIndex  # noqa: PLC0415
-
-    # Index the text as it is shown (LaTeX made readable), so the terms are found in it.
+def _with_highlights(papers: list[Paper]) -> list[Paper]:
+    """Attach `.terms`: the exact words the query matched in each paper, for <mark>."""
     for paper in papers:
-        paper.shown_abstract = readable(paper.abstract)
-    index = PaperIndex.build((p.id, p.title, p.shown_abstract) for p in papers)
-    terms = {m.paper_id: m.terms for m in index.match(query)}
-    for paper in papers:
-        paper.terms = terms.get(paper.id, ())
+        match = getattr(paper, "keyword_match", None)
+        paper.terms = match.terms if match else ()
     return papers

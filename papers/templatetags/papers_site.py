@@ -10,6 +10,9 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from papers.latex import latex_to_text
+from papers.search import highlight
+
 register = template.Library()
 
 # What an editor's note may contain once rendered: text formatting, lists,
@@ -48,13 +51,7 @@ def markdown(text: str) -> SafeString:
 @register.filter
 def readable(text: str) -> str:
     """LaTeX fragments ($k$, \\times, "5times") as plain readable text; the result is still escaped."""
-    if not text:
-        return ""
-    try:
-        from papers.latex import latex_to_text
-    except ImportError:  # papers.latex lands separately; plain text is the safe fallback
-        return text
-    return latex_to_text(text)
+    return latex_to_text(text) if text else ""
 
 
 def split_lead(text: str, lead_chars: int = ABSTRACT_LEAD_CHARS) -> tuple[str, str]:
@@ -93,8 +90,6 @@ def highlight_terms(text: str, terms: Iterable[str] | None) -> SafeString:
     """Escape text and mark the matched search terms (papers.search.highlight does the work)."""
     if not terms:
         return escape(text or "")
-    from papers.search import highlight
-
     return highlight(text or "", terms)
 
 

@@ -217,9 +217,10 @@ def test_it_imports_uploaded_files_and_reports_each(admin_client):
     good = SimpleUploadedFile("daily.json", _hf_json(("2403.11111", "Uploaded Paper One"), ("2403.22222", "Two")))
     junk = SimpleUploadedFile("junk.txt", b"\x00\x01\x02 this is not a paper list \xff\xfe")
     bad_json = SimpleUploadedFile("broken.json", b'[{"paper": {"id": "2403.33333", "title": ')
+    empty = SimpleUploadedFile("empty.txt", b"")
 
     response = admin_client.post(
-        IMPORT, {"files": [good, junk, bad_json], "format": "auto", "date": "2024-03-11"}, follow=True
+        IMPORT, {"files": [good, junk, bad_json, empty], "format": "auto", "date": "2024-03-11"}, follow=True
     )
 
     assert response.status_code == 200
@@ -227,6 +228,7 @@ def test_it_imports_uploaded_files_and_reports_each(admin_client):
     assert any("daily.json" in m and "2 created" in m for m in shown), shown
     assert any(m.startswith("junk.txt") for m in shown), shown
     assert any("broken.json:" in m and "nothing imported" in m for m in shown), shown
+    assert any(m.startswith("empty.txt") for m in shown), shown
     assert set(Paper.objects.values_list("arxiv_id", flat=True)) == {"2403.11111", "2403.22222"}
     assert Listing.objects.filter(listed_on=DAY).count() == 2
 

@@ -185,17 +185,24 @@ def _merge(plan: _Plan, loser: _Slot, winner: _Slot) -> None:
     plan.orphans.pop(old.title_key, None)
 
 
-def _load(plan: _Plan, ids: list[str], keys: list[str]) -> None:
+# Columns the import never compares: not loaded (saves a conversion per row).
+_UNUSED_COLUMNS = ("created_at", "updated_at", "editor_note")
+
+
+def _load(plan: _Plan, *, ids: list[str], orphan_keys: list[str], title_only_keys: list[str]) -> None:
+    """Load the papers the records may be: by id, title-only ones by title, and id ones for title-only records."""
+    queries = [
+        (ids, lambda chunk: Paper.objects.filter(arxiv_id__in=chunk)),
+        (orphan_keys, lambda chunk: Paper.objects.filter(title_key__in=chunk, arxiv_id__isnull=True)),
+        (title_only_keys, lambda chunk: Paper.objects.filter(title_key__in=chunk, arxiv_id__isnull=False)),
+    ]
     seen: set[int] = set()
-    for chunk in _chunks(ids):
-        for paper in Paper.objects.filter(arxiv_id__in=chunk).order_by("pk"):
-            seen.add(paper.pk)
-            plan.add(paper, is_new=False)
-    for chunk in _chunks(keys):
-        for paper in Paper.objects.filter(title_key__in=chunk).order_by("pk"):
-            if paper.pk not in seen:
-                seen.add(paper.pk)
-                plan.add(paper, is_new=False)
+    for values, query in queries:
+        for chunk in _chunks(values):
+            for paper in query(chunk).defer(*_UNUSED_COLUMNS).order_by("pk"):
+                if paper.pk not in seen:
+                    seen.add(paper.pk)
+                    plan.add(paper, is_new=False)
 
 
 def _resolve(plan: _Plan, arxiv_id: str | None, key: str, values: dict) -> tuple[_Slot, bool, bool]:
@@ -237,7 +244,8 @@ def _load_listings(plan: _Plan, outcomes: list[_Outcome], source: str) -> None:
     if days:
         pks = sorted({o.slot.final().paper.pk for o in outcomes if o.day and not o.skipped and not o.slot.final().is_new})
         for chunk in _chunks(pks):
-            for listing in Listing.objects.filter(paper_id__in=chunk, listed_on__in=days, source=source):
+            listings = Listing.objects.filter(paper_id__in=chunk, listed_on__in=days, source=source).defer("created_at")
+            for listing in listings:
                 by_pk[listing.paper_id].listings[(listing.listed_on, listing.source)] = listing
     merging = sorted({s.paper.pk for s in plan.slots if not s.is_new and (s.losers or s.merged_into)})
     for chunk in _chunks(merging):
@@ -263,7 +271,12 @@ def paper_import(*, records: Iterable[ParsedPaper], source: str, listed_on: dt.d
         arxiv_id = arxiv_id if arxiv_id and len(arxiv_id) <= 32 else None
         prepared.append((record, arxiv_id, make_title_key(record.title)))
     plan = _Plan()
-    _load(plan, sorted({a for _, a, _ in prepared if a}), sorted({k for _, _, k in prepared if k}))
+    _load(
+        plan,
+        ids=sorted({a for _, a, _ in prepared if a}),
+        orphan_keys=sorted({k for _, _, k in prepared if k}),
+        title_only_keys=sorted({k for _, a, k in prepared if k and not a}),
+    )
 
     outcomes: list[_Outcome] = []
     seen: set[tuple[int, dt.date | None]] = set()

@@ -34,8 +34,9 @@ _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_name) if name})
 _DATE_LINE = re.compile(r"^(?P<month>[A-Za-z]{3,9})\.? (?P<day>\d{1,2})(?:,? (?P<year>\d{4}))?$")
 _ISO_DATE_LINE = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})$")
-# "SubscribeExploring the Limits of ...": the compact layout glues the first title on.
-_GLUED_SUBSCRIBE = re.compile(r"^Subscribe(?=[A-Z0-9\"'(\[])")
+# "SubscribeExploring the Limits of ...": the compact layout glues the first title
+# on. Titles may start in lower case ("reStructured Pre-training", "mGPT: ...").
+_GLUED_SUBSCRIBE = re.compile(r"^Subscribe(?=\S)")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 MAX_TITLE_CHARS = 300
 
@@ -85,7 +86,7 @@ def _header_and_body(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, 
         if not line:
             continue
         glued = _GLUED_SUBSCRIBE.match(line)
-        if glued:
+        if glued and not any(text == "Subscribe" for _, text in header):
             header.append((index + 1, "Subscribe"))
             rest = line[glued.end():]
             return header, [(index + 1, rest)] + [(i + 1, raw.strip()) for i, raw in enumerate(lines) if i > index]

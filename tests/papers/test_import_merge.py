@@ -196,7 +196,7 @@ def test_it_answers_bad_input_with_a_message_and_writes_nothing(text, expected):
     assert Paper.objects.count() == 0
 
 
-def test_it_refuses_text_over_the_size_limit(settings):
+def test_it_refuses_text_over_the_size_limit():
     from papers import services
 
     text = "x" * (services.MAX_IMPORT_BYTES + 1)

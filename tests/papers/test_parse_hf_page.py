@@ -141,3 +141,13 @@ def test_it_refuses_an_abstract_before_any_title():
         list(hf_page.parse(text))
     assert caught.value.line == 3
     assert "abstract before any title" in caught.value.message
+
+
+@pytest.mark.parametrize("title", ["reStructured Pre-training", "mGPT: Few-Shot Learners Go Multilingual", "Subscriber Churn"])
+def test_it_unglues_a_first_title_whatever_its_first_letter(title):
+    abstract = "This abstract has several sentences. " * 10
+    compact = f"Get trending papers in your email inbox!\nSubscribe{title}\n{abstract}\n"
+    assert [p.title for p in hf_page.parse(compact)] == [title]
+    # When "Subscribe" stands on its own line, a title that starts with it is left whole.
+    spacious = f"Get trending papers in your email inbox!\n\nSubscribe\n\nMar 11\n\n{title}\n\n{abstract}\n"
+    assert [p.title for p in hf_page.parse(spacious)] == [title]

@@ -5,6 +5,7 @@ import logging
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -83,6 +84,8 @@ class PaperAdmin(admin.ModelAdmin):
     inlines = [ListingInline]
     actions = ("feature", "unfeature", "hide", "unhide")
     readonly_fields = ("editor_note_preview", "created_at", "updated_at", "view_on_site_link")
+    # A code link typed without a scheme is an https one (and Django 6 will assume so too).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("title", "arxiv_id", "authors", "abstract", "comments", "categories", "published_on")}),
         ("Curation", {"fields": ("is_featured", "is_hidden", "editor_note", "editor_note_preview")}),

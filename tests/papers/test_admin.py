@@ -250,3 +250,39 @@ def test_it_shows_form_errors_for_a_missing_file_or_bad_date(admin_client):
     assert "This field is required." in text
     assert "Enter a valid date." in text
     assert Paper.objects.count() == 0
+
+
+def test_it_saves_an_editor_note_and_previews_it(admin_client):
+    paper = PaperFactory(title="Noted later", arxiv_id="2403.44444")
+    listing = ListingFactory(paper=paper, listed_on=DAY, rank=2)
+    url = f"/admin/papers/paper/{paper.pk}/change/"
+    data = {
+        "title": paper.title,
+        "arxiv_id": paper.arxiv_id,
+        "title_key": paper.title_key,
+        "authors": json.dumps(paper.authors),
+        "categories": "[]",
+        "abstract": paper.abstract,
+        "comments": "",
+        "published_on": "2024-03-11",
+        "editor_note": "Now with a *note* and `code`.",
+        "upvotes": "5",
+        "github_url": "github.com/example/noted",
+        "github_stars": "",
+        "listings-TOTAL_FORMS": "1",
+        "listings-INITIAL_FORMS": "1",
+        "listings-MIN_NUM_FORMS": "0",
+        "listings-MAX_NUM_FORMS": "1000",
+        "listings-0-id": str(listing.pk),
+        "listings-0-paper": str(paper.pk),
+        "_continue": "Save and continue editing",
+    }
+
+    response = admin_client.post(url, data, follow=True)
+
+    assert response.status_code == 200
+    paper.refresh_from_db()
+    assert paper.editor_note == "Now with a *note* and `code`."
+    assert paper.github_url == "https://github.com/example/noted"
+    assert "<em>note</em>" in page(response) and "<code>code</code>" in page(response)
+    assert Listing.objects.filter(pk=listing.pk).exists()

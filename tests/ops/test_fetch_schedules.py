@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 import time_machine
@@ -93,3 +94,16 @@ def test_it_keeps_fetch_now_for_editors(client):
 def test_it_links_fetch_now_from_the_editable_schedules(staff_client):
     html = staff_client.get("/admin/django_celery_beat/periodictask/").content.decode()
     assert "/admin/papers/fetch-now/" in html
+
+
+def test_it_installs_the_fetch_schedules_editable_in_the_admin(staff_client):
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    call_command("setup_schedules", stdout=io.StringIO())
+    for entry in SCHEDULES:
+        task = PeriodicTask.objects.get(name=entry["name"])
+        assert task.task == entry["task"] and task.enabled
+        assert (task.crontab.minute, task.crontab.hour) == (entry["crontab"]["minute"], entry["crontab"]["hour"])
+    html = staff_client.get("/admin/django_celery_beat/periodictask/").content.decode()
+    assert all(entry["name"] in html for entry in SCHEDULES)

@@ -13,7 +13,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
 from typing import TYPE_CHECKING, Iterable
 
 import Stemmer
@@ -29,6 +28,7 @@ MAX_KEYWORD_LENGTH = 100  # the size of subscriptions.Keyword.text
 
 # Letters or digits; "GPT3" is two tokens so that it matches like "GPT-3".
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
+_ASCII_TOKEN = re.compile(r"[A-Za-z]+|[0-9]+")  # the same on ASCII text, three times faster
 # Punctuation that ends a phrase: "a graph. Neural networks..." is no "graph neural network".
 _BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”«»<>|]|\n\s*\n")
 _APOSTROPHES = frozenset("'’")
@@ -40,6 +40,7 @@ _CASED = "^"  # prefix of case-sensitive keys; stems are lowercase letters and d
 BOUND_PREFIXES = frozenset(
     "pre post auto multi co re non semi sub un bi anti inter intra hyper meta fine".split()
 )
+_LONG_PREFIXES = tuple(p for p in BOUND_PREFIXES if len(p) > 2)
 # Snowball strips "-er" from these, which would make "transformer" match "transformation",
 # "tokenizer" match "token", "optimizer" match "optimal", "adapter" match "adaptation":
 # different things to a reader, so such nouns keep their "-er".
@@ -58,7 +59,8 @@ _FOLD = {
     "summarizer": "summar",
 }
 
-_stemmer = Stemmer.Stemmer("english")
+# No PyStemmer cache: ours (_stems) is a plain dict and much cheaper per miss.
+_stemmer = Stemmer.Stemmer("english", 0)
 _stems: dict[str, str] = {}
 
 
@@ -74,9 +76,10 @@ class KeywordMatch:
 
 
 def _fold(word: str) -> str:
+    """Accents off ("naïve" -> "naive"); a word stays a word ("x²" -> "x", "¼" stays)."""
     if word.isascii():
         return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return ("".join(c for c in unicodedata.normalize("NFKD", word) if c.isalpha()) or word).lower()
 
 
 def _stem(word: str) -> str:
@@ -117,28 +120,30 @@ def _cased_forms(token: str) -> tuple[str, ...]:
 # --- keywords ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Query:
-    normalized: str
-    alternatives: tuple[tuple[tuple[str, ...], ...], ...]  # sequences of units; a unit is keys (any matches)
-    tokens: tuple[tuple[str, str], ...]
+# A compiled keyword: (normalized form, alternatives). Each alternative is a sequence of
+# units that must occur at consecutive positions; a unit is a tuple of keys, any of which
+# may occur. A plain tuple: 50,000 of them are built per digest run, cheaply.
+_Query = tuple[str, tuple[tuple[tuple[str, ...], ...], ...]]
 
 
-def _keyword_tokens(text: str) -> list[tuple[str, str]]:
+def _keyword_tokens(text: str) -> tuple[tuple[str, str], ...]:
     """(kind, token) pairs of a keyword as typed: kind is "cased", "word" or "digits"."""
-    words = []
     text = text.strip().strip(_QUOTES)
-    for m in _TOKEN.finditer(text):
-        token = m.group()
-        if token == "s" and m.start() and text[m.start() - 1] in _APOSTROPHES:
-            continue  # possessive
-        words.append(token)
-    letters = [w for w in words if w.isalpha()]
+    if "'" in text or "’" in text:
+        words = [
+            m.group()
+            for m in _TOKEN.finditer(text)
+            if not (m.group() == "s" and m.start() and text[m.start() - 1] in _APOSTROPHES)  # possessive
+        ]
+    else:
+        words = (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)
     # Typed with caps lock on ("GRAPH NEURAL NETWORK"): words, not acronyms.
-    shouting = bool(letters) and all(w.isupper() for w in letters) and any(len(w) > 5 for w in letters)
+    shouting = text.isupper() and any(len(w) > 5 for w in words)
     tokens = []
     for word in words:
-        if word.isdigit():
+        if word.islower():
+            tokens.append(("word", word if word.isascii() else _fold(word)))
+        elif word.isdigit():
             tokens.append(("digits", word))
         elif not shouting and _is_cased(word):
             if word.endswith("s") and len(word) > 2 and word[-2].isupper():
@@ -146,12 +151,21 @@ def _keyword_tokens(text: str) -> list[tuple[str, str]]:
             tokens.append(("cased", word))
         else:
             tokens.append(("word", _fold(word.lower())))
-    # Close bound prefixes, right to left so "non auto regressive" is one word.
-    for i in range(len(tokens) - 2, -1, -1):
-        kind, word = tokens[i]
-        if kind == "word" and word in BOUND_PREFIXES and tokens[i + 1][0] == "word":
-            tokens[i : i + 2] = [("word", word + tokens[i + 1][1])]
-    return tokens
+    if len(tokens) > 1 and not BOUND_PREFIXES.isdisjoint([w for _, w in tokens]):
+        # Close a bound prefix onto the next word, unless that word begins with a prefix
+        # itself ("non autoregressive" stays open): the text side closes pairs of tokens,
+        # never three, and the rule gives the same answer on its own output.
+        for i in range(len(tokens) - 2, -1, -1):
+            kind, word = tokens[i]
+            following = tokens[i + 1][1]
+            if (
+                kind == "word"
+                and word in BOUND_PREFIXES
+                and tokens[i + 1][0] == "word"
+                and not any(following.startswith(p) for p in _LONG_PREFIXES)
+            ):
+                tokens[i : i + 2] = [("word", word + following)]
+    return tuple(tokens)
 
 
 def normalize_keyword(text: str) -> str:
@@ -161,48 +175,75 @@ def normalize_keyword(text: str) -> str:
     "pretraining" -> "pretraining"); acronyms keep their case ("BERT"); matching the
     normalized form finds exactly what matching the text finds.
     """
-    return _parse(text).normalized if text else ""
+    return _parse(text)[0] if text else ""
 
 
 @lru_cache(maxsize=200_000)
 def _parse(text: str) -> _Query:
-    # Compile the normalized form, not the text: "pre training" and "Pretraining" become one
-    # query, so match(k) and match(normalize_keyword(k)) agree by construction.
-    return _compile(" ".join(word for _, word in _keyword_tokens(text)))
+    # Compiled from the normalized tokens, so "pre training" and "Pretraining" are one
+    # query and match(k) and match(normalize_keyword(k)) agree by construction.
+    return _compile(_keyword_tokens(text))
 
 
-@lru_cache(maxsize=200_000)
-def _compile(normalized: str) -> _Query:
-    tokens = _keyword_tokens(normalized)
+def _compile(tokens: tuple[tuple[str, str], ...]) -> _Query:
+    stems = _stems
     units = []
+    words = []  # the lowercase word where a token is one, else None: candidates for closing
     for kind, word in tokens:
-        if kind == "cased":
-            keys = (_CASED + word,) if word.isupper() else (_CASED + word, _CASED + word.upper())
+        if kind == "word":
+            units.append((stems.get(word) or _stem(word),))
+            words.append(word)
         else:
-            keys = (_stem(word),)
-        units.append(keys)
+            units.append((_CASED + word,) if kind == "digits" or word.isupper() else (_CASED + word, _CASED + word.upper()))
+            if kind == "digits":
+                units[-1] = (word,)
+            words.append(None)
+    normalized = " ".join([word for _, word in tokens])
+    if len(units) < 2:
+        return (normalized, (tuple(units),) if units else ())
+    # Each pair of adjacent words may also be written closed in the text ("few shot" /
+    # "fewshot"); the text side indexes open pairs, so together every spelling meets.
+    joined = {}
+    for i in range(len(words) - 1):
+        if words[i] is not None and words[i + 1] is not None:
+            pair = words[i] + words[i + 1]
+            joined[i] = (stems.get(pair) or _stem(pair),)
+    alternatives = [tuple(units)]
+    if len(units) == 2:
+        if joined:
+            alternatives.append((joined[0],))
+    elif len(units) == 3:  # the common case, spelled out
+        for i, unit in joined.items():
+            alternatives.append((unit, units[2]) if i == 0 else (units[0], unit))
+    elif joined:
+        for joins in _join_sets(tuple(joined)):
+            sequence = []
+            i = 0
+            while i < len(units):
+                if i in joins:
+                    sequence.append(joined[i])
+                    i += 2
+                else:
+                    sequence.append(units[i])
+                    i += 1
+            alternatives.append(tuple(sequence))
+    return (normalized, tuple(alternatives))
 
-    def sequences(i: int):
-        # Each pair of adjacent words may also be written closed in the text ("few shot" /
-        # "fewshot"); the text side indexes open pairs, so together every spelling meets.
-        if i == len(units):
-            yield ()
-            return
-        for rest in sequences(i + 1):
-            yield (units[i],) + rest
-        if i + 1 < len(units) and tokens[i][0] == tokens[i + 1][0] == "word":
-            joined = (_stem(tokens[i][1] + tokens[i + 1][1]),)
-            for rest in sequences(i + 2):
-                yield (joined,) + rest
 
-    return _Query(normalized, tuple(islice(sequences(0), 32)) if units else (), tuple(tokens))
+@lru_cache(maxsize=256)
+def _join_sets(joinable: tuple[int, ...]) -> tuple[frozenset[int], ...]:
+    """Every non-empty set of non-overlapping pairs to close (at most 31 of them)."""
+    sets: list[frozenset[int]] = [frozenset()]
+    for i in joinable:
+        sets += [s | {i} for s in sets if i - 1 not in s]
+    return tuple(sets[1:32])
 
 
 def _query(keyword: str) -> _Query:
     if len(keyword) > MAX_KEYWORD_LENGTH:
         raise KeywordError(f"That keyword is {len(keyword)} characters long; at most {MAX_KEYWORD_LENGTH}.")
     query = _parse(keyword)
-    if not query.alternatives:
+    if not query[1]:
         raise KeywordError("Type a keyword with at least one letter or digit.")
     return query
 
@@ -211,17 +252,27 @@ def _query(keyword: str) -> _Query:
 
 
 class PaperIndex:
-    """An inverted index over some papers: key -> {paper id: [position codes]}.
+    """A positional inverted index over some papers: key -> {paper id: position bits}.
 
-    A position code is `position * 2 + (span - 1)`: span 2 marks the closed form of two
-    adjacent words ("pre" "training" -> "pretrain"). Build once, then match any number of
-    keywords; each distinct normalized keyword is looked up once (results are cached).
+    Positions are bits of a Python int: bit 2p marks a token at position p, bit 2p+1 the
+    closed form of the two words at p and p+1 ("pre" "training" -> "pretrain"), so checking
+    that one unit follows another in a paper is a shift and an AND. Build once, then
+    match any number of keywords; each distinct normalized keyword is looked up once.
     """
 
     def __init__(self) -> None:
-        self._postings: dict[str, dict[int, list[int]]] = {}
+        self._postings: dict[str, dict[int, int]] = {}
         self._docs: dict[int, tuple[str, str, int, list[int], list[int]]] = {}
         self._results: dict[str, list[KeywordMatch]] = {}
+        # Per unit, on first use: its postings and the set of its papers as a bitmask, so
+        # intersecting two common words costs a few machine words, not a hash per paper.
+        self._units: dict[tuple[str, ...], tuple[dict[int, int], int, int] | None] = {}
+        # Which papers have stem x right before stem y, by hash((x, y)): rules out most papers
+        # that merely contain both words before any position is compared.
+        self._pairs: dict[int, int] = {}
+        self._order: list[int] = []  # bit n of a paper mask is paper self._order[n]
+        self._bits: dict[int, int] = {}
+        self._even = 0  # every even bit: the single-token positions
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -229,12 +280,20 @@ class PaperIndex:
     @classmethod
     def build(cls, papers: Iterable[tuple[int, str, str]]) -> PaperIndex:
         index = cls()
+        longest = 0
         for paper_id, title, abstract in papers:
-            index._add(paper_id, title or "", abstract or "")
+            if paper_id not in index._docs:
+                index._bits[paper_id] = 1 << len(index._order)
+                longest = max(longest, index._add(paper_id, title or "", abstract or ""))
+                index._order.append(paper_id)
+        index._even = int("01" * (longest + 2), 2)
         return index
 
-    def _add(self, paper_id: int, title: str, abstract: str) -> None:
+    def _add(self, paper_id: int, title: str, abstract: str) -> int:
+        """Index one paper; returns its number of positions."""
         postings = self._postings
+        pairs = self._pairs
+        paper_bit = self._bits[paper_id]
         starts: list[int] = []
         ends: list[int] = []
         abstract_from = 0
@@ -247,9 +306,10 @@ class PaperIndex:
                 ends.append(-1)
             prev_end = 0
             prev_word = None  # lowercase form of the previous token if it is letters
+            prev_key = None  # key of the previous token, None after a break
             prev_digits = False
             first = True
-            for m in _TOKEN.finditer(text):
+            for m in (_ASCII_TOKEN if text.isascii() else _TOKEN).finditer(text):
                 token = m.group()
                 start = m.start()
                 gap = text[prev_end:start]
@@ -267,21 +327,39 @@ class PaperIndex:
                     starts.append(-1)
                     ends.append(-1)
                     joinable = False
+                    prev_key = None
                 else:
                     joinable = bool(gap)
+                bit = 1 << (2 * pos)
                 if is_digits:
                     word = None
-                    key = token
+                    keys: tuple[str, ...] = (token,)
                 else:
-                    word = _fold(token.lower())
-                    key = _stem(word)
+                    word = token.lower()
+                    if not word.isascii():
+                        word = _fold(word)
+                    keys = (_stems.get(word) or _stem(word),)
                     if len(token) > 1 and not token[1:].islower():  # BERT, BERTs, LoRA, mBERT
-                        for cased in _cased_forms(token):
-                            postings.setdefault(cased, {}).setdefault(paper_id, []).append(pos * 2)
-                postings.setdefault(key, {}).setdefault(paper_id, []).append(pos * 2)
+                        keys += _cased_forms(token)
+                if prev_key is not None:
+                    pair_hash = hash((prev_key, keys[0]))
+                    pairs[pair_hash] = pairs.get(pair_hash, 0) | paper_bit
+                prev_key = keys[0]
+                for key in keys:
+                    hits = postings.get(key)
+                    if hits is None:
+                        postings[key] = {paper_id: bit}
+                    else:
+                        hits[paper_id] = hits.get(paper_id, 0) | bit
                 if joinable and word is not None and prev_word is not None:
-                    pair = _stem(prev_word + word)
-                    postings.setdefault(pair, {}).setdefault(paper_id, []).append((pos - 1) * 2 + 1)
+                    pair = prev_word + word
+                    key = _stems.get(pair) or _stem(pair)
+                    bit >>= 1  # odd bit of the previous position: two tokens from there
+                    hits = postings.get(key)
+                    if hits is None:
+                        postings[key] = {paper_id: bit}
+                    else:
+                        hits[paper_id] = hits.get(paper_id, 0) | bit
                 starts.append(start)
                 ends.append(m.end())
                 pos += 1
@@ -289,13 +367,14 @@ class PaperIndex:
                 prev_word = word
                 prev_digits = is_digits
         self._docs[paper_id] = (title, abstract, abstract_from, starts, ends)
+        return pos
 
     def match(self, keyword: str) -> list[KeywordMatch]:
         """Papers the keyword matches, best first. Raises KeywordError for an unusable keyword."""
         query = _query(keyword)
-        found = self._results.get(query.normalized)
+        found = self._results.get(query[0])
         if found is None:
-            found = self._results[query.normalized] = self._matches(query)
+            found = self._results[query[0]] = self._matches(query)
         return found
 
     def match_many(self, keywords: Iterable[str]) -> dict[str, list[KeywordMatch]]:
@@ -309,43 +388,77 @@ class PaperIndex:
                     out[keyword] = []
         return out
 
+    def _unit(self, unit: tuple[str, ...]) -> tuple[dict[int, int], int, int] | None:
+        """(paper id -> position bits, bitmask of those papers, bitmask of the papers where
+        it occurs as a closed pair) for a unit, or None."""
+        if len(unit) == 1:
+            hits = self._postings.get(unit[0])
+        else:
+            hits = {}
+            for key in unit:
+                for paper_id, positions in self._postings.get(key, {}).items():
+                    hits[paper_id] = hits.get(paper_id, 0) | positions
+        found = None
+        if hits:
+            bits = self._bits
+            odd = self._even << 1
+            papers = closed = 0
+            for paper_id, positions in hits.items():
+                papers |= bits[paper_id]
+                if positions & odd:
+                    closed |= bits[paper_id]
+            found = (hits, papers, closed)
+        self._units[unit] = found
+        return found
+
     def _spans(self, query: _Query) -> dict[int, set[tuple[int, int]]]:
         """paper id -> (start, end) positions where one of the query's sequences occurs."""
-        postings = self._postings
         found: dict[int, set[tuple[int, int]]] = {}
-        for sequence in query.alternatives:
-            unit_postings = []
+        units_cache = self._units
+        even = self._even
+        odd = even << 1
+        pairs = self._pairs
+        for sequence in query[1]:
+            units = []
+            papers = -1
+            previous = None
             for unit in sequence:
-                if len(unit) == 1:
-                    hits = postings.get(unit[0])
-                else:
-                    hits = {}
-                    for key in unit:
-                        for paper_id, codes in postings.get(key, {}).items():
-                            hits.setdefault(paper_id, []).extend(codes)
-                if not hits:
+                got = units_cache[unit] if unit in units_cache else self._unit(unit)
+                if got is None:
                     break
-                unit_postings.append(hits)
+                papers &= got[1]
+                if previous is not None and _plain(unit) and _plain(previous[0]):
+                    # Adjacent as single tokens, or one of them written as a closed pair somewhere.
+                    papers &= pairs.get(hash((previous[0][0], unit[0])), 0) | previous[1][2] | got[2]
+                if not papers:
+                    break
+                units.append(got[0])
+                previous = (unit, got)
             else:
-                first = unit_postings[0]
-                if len(unit_postings) == 1:
-                    for paper_id, codes in first.items():
-                        found.setdefault(paper_id, set()).update(((c >> 1), (c >> 1) + (c & 1) + 1) for c in codes)
-                    continue
-                candidates = set(min(unit_postings, key=len))
-                for hits in unit_postings:
-                    candidates.intersection_update(hits.keys())
-                for paper_id in candidates:
-                    spans = [(c >> 1, (c >> 1) + (c & 1) + 1) for c in first[paper_id]]
-                    for hits in unit_postings[1:]:
-                        following: dict[int, list[int]] = {}
-                        for c in hits[paper_id]:
-                            following.setdefault(c >> 1, []).append((c >> 1) + (c & 1) + 1)
-                        spans = [(s, e2) for s, e in spans for e2 in following.get(e, ())]
-                        if not spans:
-                            break
-                    if spans:
-                        found.setdefault(paper_id, set()).update(spans)
+                order = self._order
+                first, rest = units[0], units[1:]
+                second = rest[0] if rest else None
+                while papers:
+                    low = papers & -papers
+                    papers ^= low
+                    paper_id = order[low.bit_length() - 1]
+                    positions = first[paper_id]
+                    if second is not None:
+                        # Where the next unit must start: one token on, or two after a closed pair...
+                        ends = ((positions & even) << 2) | ((positions & odd) << 3)
+                        # ...and whether the next unit starts at any of those places, at once.
+                        following = second[paper_id]
+                        if not ends & (following | (following >> 1)):
+                            continue
+                        for hits in rest[1:]:
+                            ends = ((ends & following) << 2) | (((ends << 1) & following) << 3)
+                            following = hits[paper_id]
+                            if not ends & (following | (following >> 1)):
+                                break
+                        else:
+                            found.setdefault(paper_id, set()).update(_chain(positions, [h[paper_id] for h in rest]))
+                    else:
+                        found.setdefault(paper_id, set()).update(_chain(positions, []))
         return found
 
     def _matches(self, query: _Query) -> list[KeywordMatch]:
@@ -368,6 +481,26 @@ class PaperIndex:
         return matches
 
 
+def _plain(unit: tuple[str, ...]) -> bool:
+    """A unit of one stem (not an acronym's cased keys): what the pair filter indexes."""
+    return len(unit) == 1 and not unit[0].startswith(_CASED)
+
+
+def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
+    """(start, end) positions of a sequence in one paper, from each unit's position bits."""
+    spans = []
+    while first:
+        low = first & -first
+        first ^= low
+        bit = low.bit_length() - 1
+        spans.append((bit >> 1, (bit >> 1) + 1 + (bit & 1)))
+    for positions in rest:
+        spans = [(s, e + 1) for s, e in spans if positions >> (2 * e) & 1] + [
+            (s, e + 2) for s, e in spans if positions >> (2 * e + 1) & 1
+        ]
+    return spans
+
+
 # --- site search and highlighting ---------------------------------------------------------
 
 _SEPARATORS = "[^a-z0-9]*"  # what may stand between the letters of a closed word in the text
@@ -381,7 +514,7 @@ def _prefilter(query: _Query):
     from django.db.models import Q
 
     either = Q(pk__in=[])
-    for sequence in query.alternatives:
+    for sequence in query[1]:
         every = Q()
         for unit in sequence:
             key = unit[0]
@@ -410,7 +543,7 @@ def papers_matching(keyword: str, queryset: QuerySet[Paper] | None = None) -> li
     papers = {p.id: p for p in candidates.filter(is_hidden=False).filter(_prefilter(query))}
     index = PaperIndex.build((p.id, p.title, p.abstract) for p in papers.values())
     found = []
-    for match in index.match(query.normalized):
+    for match in index.match(query[0]):
         paper = papers[match.paper_id]
         paper.keyword_match = match
         found.append(paper)

@@ -286,3 +286,15 @@ def test_it_saves_an_editor_note_and_previews_it(admin_client):
     assert paper.github_url == "https://github.com/example/noted"
     assert "<em>note</em>" in page(response) and "<code>code</code>" in page(response)
     assert Listing.objects.filter(pk=listing.pk).exists()
+
+
+def test_it_refuses_an_oversized_upload_with_a_message(admin_client):
+    from papers.forms import IMPORT_MAX_BYTES
+
+    big = SimpleUploadedFile("huge.txt", b"a" * (IMPORT_MAX_BYTES + 1))
+
+    response = admin_client.post(IMPORT, {"files": [big], "format": "auto"})
+
+    assert response.status_code == 200
+    assert "Too large" in page(response) and "huge.txt" in page(response)
+    assert Paper.objects.count() == 0

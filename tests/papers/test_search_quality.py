@@ -7,6 +7,7 @@ guideline and the judgement calls are in labels.json. Figures go to docs/matchin
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import pytest
 
@@ -22,11 +23,16 @@ def load():
     return papers, labels
 
 
+@lru_cache(maxsize=1)
+def index_of(papers_json: str) -> tuple[PaperIndex, dict[int, str]]:
+    papers = json.loads(papers_json)
+    index = PaperIndex.build((n, p["title"], p["abstract"]) for n, p in enumerate(papers, start=1))
+    return index, {n: p["id"] for n, p in enumerate(papers, start=1)}
+
+
 def evaluate(papers, labels):
     """Per keyword (true positives, false positives, false negatives) as sets of fixture ids."""
-    number = {p["id"]: n for n, p in enumerate(papers, start=1)}
-    name = {n: fid for fid, n in number.items()}
-    index = PaperIndex.build((number[p["id"]], p["title"], p["abstract"]) for p in papers)
+    index, name = index_of(json.dumps(papers))
     results = {}
     for keyword, expected in labels.items():
         got = {name[m.paper_id] for m in index.match(keyword)}

@@ -4,68 +4,50 @@ Shared by site search (`papers_matching`) and the daily digests (`PaperIndex`).
 The rules a reader can rely on, the algorithm and its measured quality and speed
 are in docs/matching.md. In short: text becomes positions of stemmed tokens (plus
 the stems of adjacent word pairs, so "pre training" is also "pretraining"); a
-keyword becomes one or more sequences of keys; a paper matches when a sequence
-occurs at consecutive positions of its title or abstract.
+keyword becomes one or more sequences of keys (papers/search_keys.py); a paper
+matches when a sequence occurs at consecutive positions of its title or abstract.
 """
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
-import Stemmer
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from papers.search_keys import (
+    APOSTROPHES,
+    ASCII_TOKEN,
+    BREAK,
+    CASED,
+    MAX_KEYWORD_LENGTH,
+    TOKEN,
+    KeywordError,
+    Query,
+    cased_forms,
+    fold,
+    keyword_query,
+    normalize_keyword,
+    stem,
+    stems,
+)
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from papers.models import Paper
 
-MAX_KEYWORD_LENGTH = 100  # the size of subscriptions.Keyword.text
-
-# Letters or digits; "GPT3" is two tokens so that it matches like "GPT-3".
-_TOKEN = re.compile(r"[^\W\d_]+|\d+")
-_ASCII_TOKEN = re.compile(r"[A-Za-z]+|[0-9]+")  # the same on ASCII text, three times faster
-# Punctuation that ends a phrase: "a graph. Neural networks..." is no "graph neural network".
-_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”«»<>|]|\n\s*\n")
-_APOSTROPHES = frozenset("'’")
-_QUOTES = "\"'“”‘’«»`"
-_CASED = "^"  # prefix of case-sensitive keys; stems are lowercase letters and digits
-
-# Written closed, hyphenated or open alike ("pre-training", "pretraining", "pre training"):
-# the normalized form closes them, so all three are one keyword.
-BOUND_PREFIXES = frozenset(
-    "pre post auto multi co re non semi sub un bi anti inter intra hyper meta fine".split()
-)
-_LONG_PREFIXES = tuple(p for p in BOUND_PREFIXES if len(p) > 2)
-# Snowball strips "-er" from these, which would make "transformer" match "transformation",
-# "tokenizer" match "token", "optimizer" match "optimal", "adapter" match "adaptation":
-# different things to a reader, so such nouns keep their "-er".
-_KEEP_ER = ("former", "izer", "iser", "apter", "puter")
-# Derivations Snowball leaves apart that readers treat as one topic (agent nouns and
-# their activity). Keys are stems; documented in docs/matching.md.
-_FOLD = {
-    "learner": "learn",
-    "detector": "detect",
-    "predictor": "predict",
-    "recognit": "recogn",
-    "recognizer": "recogn",
-    "classif": "classifi",
-    "planner": "plan",
-    "parser": "pars",
-    "summarizer": "summar",
-}
-
-# No PyStemmer cache: ours (_stems) is a plain dict and much cheaper per miss.
-_stemmer = Stemmer.Stemmer("english", 0)
-_stems: dict[str, str] = {}
-
-
-class KeywordError(ValueError):
-    """A keyword we cannot match; the message is written for the person who typed it."""
+__all__ = [
+    "MAX_KEYWORD_LENGTH",
+    "KeywordError",
+    "KeywordMatch",
+    "PaperIndex",
+    "highlight",
+    "normalize_keyword",
+    "papers_matching",
+]
 
 
 @dataclass(frozen=True)
@@ -73,179 +55,6 @@ class KeywordMatch:
     paper_id: int
     score: float
     terms: tuple[str, ...]  # exact text matched, in order of appearance, for highlighting
-
-
-def _fold(word: str) -> str:
-    """Accents off ("naïve" -> "naive"); a word stays a word ("x²" -> "x", "¼" stays)."""
-    if word.isascii():
-        return word
-    return ("".join(c for c in unicodedata.normalize("NFKD", word) if c.isalpha()) or word).lower()
-
-
-def _stem(word: str) -> str:
-    """The key of a lowercase word: Snowball English, then the two adjustments above."""
-    stem = _stems.get(word)
-    if stem is None:
-        if word.isdigit():
-            stem = word
-        else:
-            singular = word[:-1] if word.endswith("ers") else word
-            if singular.endswith(_KEEP_ER) and singular.endswith("er"):
-                stem = singular
-            else:
-                stem = _stemmer.stemWord(word)
-            stem = _FOLD.get(stem, stem)
-        if len(_stems) > 500_000:  # a vocabulary, not a leak: bound it anyway
-            _stems.clear()
-        _stems[word] = stem
-    return stem
-
-
-def _is_cased(token: str) -> bool:
-    """An acronym or a name written with inner capitals: BERT, GPT, LoRA, ViT, mBERT."""
-    if len(token) < 2 or not token.isalpha():
-        return False
-    if token.isupper():
-        return len(token) <= 5
-    return not token[1:].islower()
-
-
-def _cased_forms(token: str) -> tuple[str, ...]:
-    """Case-sensitive keys of a text token: itself, and without a plural s ("BERTs")."""
-    if token.endswith("s") and len(token) > 2 and token[-2].isupper():
-        return (_CASED + token, _CASED + token[:-1])
-    return (_CASED + token,)
-
-
-# --- keywords ---------------------------------------------------------------------------
-
-
-# A compiled keyword: (normalized form, alternatives). Each alternative is a sequence of
-# units that must occur at consecutive positions; a unit is a tuple of keys, any of which
-# may occur. A plain tuple: 50,000 of them are built per digest run, cheaply.
-_Query = tuple[str, tuple[tuple[tuple[str, ...], ...], ...]]
-
-
-def _keyword_tokens(text: str) -> tuple[tuple[str, str], ...]:
-    """(kind, token) pairs of a keyword as typed: kind is "cased", "word" or "digits"."""
-    text = text.strip().strip(_QUOTES)
-    if "'" in text or "’" in text:
-        words = [
-            m.group()
-            for m in _TOKEN.finditer(text)
-            if not (m.group() == "s" and m.start() and text[m.start() - 1] in _APOSTROPHES)  # possessive
-        ]
-    else:
-        words = (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)
-    # Typed with caps lock on ("GRAPH NEURAL NETWORK"): words, not acronyms.
-    shouting = text.isupper() and any(len(w) > 5 for w in words)
-    tokens = []
-    for word in words:
-        if word.islower():
-            tokens.append(("word", word if word.isascii() else _fold(word)))
-        elif word.isdigit():
-            tokens.append(("digits", word))
-        elif not shouting and _is_cased(word):
-            if word.endswith("s") and len(word) > 2 and word[-2].isupper():
-                word = word[:-1]  # "GPTs", "LLMs": the plural of an acronym
-            tokens.append(("cased", word))
-        else:
-            tokens.append(("word", _fold(word.lower())))
-    if len(tokens) > 1 and not BOUND_PREFIXES.isdisjoint([w for _, w in tokens]):
-        # Close a bound prefix onto the next word, unless that word begins with a prefix
-        # itself ("non autoregressive" stays open): the text side closes pairs of tokens,
-        # never three, and the rule gives the same answer on its own output.
-        for i in range(len(tokens) - 2, -1, -1):
-            kind, word = tokens[i]
-            following = tokens[i + 1][1]
-            if (
-                kind == "word"
-                and word in BOUND_PREFIXES
-                and tokens[i + 1][0] == "word"
-                and not any(following.startswith(p) for p in _LONG_PREFIXES)
-            ):
-                tokens[i : i + 2] = [("word", word + following)]
-    return tuple(tokens)
-
-
-def normalize_keyword(text: str) -> str:
-    """The canonical form stored in Keyword.normalized; "" when nothing in it can match.
-
-    Case, hyphens, spacing and quotes do not count ("Pre-Training", "pre training",
-    "pretraining" -> "pretraining"); acronyms keep their case ("BERT"); matching the
-    normalized form finds exactly what matching the text finds.
-    """
-    return _parse(text)[0] if text else ""
-
-
-@lru_cache(maxsize=200_000)
-def _parse(text: str) -> _Query:
-    # Compiled from the normalized tokens, so "pre training" and "Pretraining" are one
-    # query and match(k) and match(normalize_keyword(k)) agree by construction.
-    return _compile(_keyword_tokens(text))
-
-
-def _compile(tokens: tuple[tuple[str, str], ...]) -> _Query:
-    stems = _stems
-    units = []
-    words = []  # the lowercase word where a token is one, else None: candidates for closing
-    for kind, word in tokens:
-        if kind == "word":
-            units.append((stems.get(word) or _stem(word),))
-            words.append(word)
-        else:
-            units.append((_CASED + word,) if kind == "digits" or word.isupper() else (_CASED + word, _CASED + word.upper()))
-            if kind == "digits":
-                units[-1] = (word,)
-            words.append(None)
-    normalized = " ".join([word for _, word in tokens])
-    if len(units) < 2:
-        return (normalized, (tuple(units),) if units else ())
-    # Each pair of adjacent words may also be written closed in the text ("few shot" /
-    # "fewshot"); the text side indexes open pairs, so together every spelling meets.
-    joined = {}
-    for i in range(len(words) - 1):
-        if words[i] is not None and words[i + 1] is not None:
-            pair = words[i] + words[i + 1]
-            joined[i] = (stems.get(pair) or _stem(pair),)
-    alternatives = [tuple(units)]
-    if len(units) == 2:
-        if joined:
-            alternatives.append((joined[0],))
-    elif len(units) == 3:  # the common case, spelled out
-        for i, unit in joined.items():
-            alternatives.append((unit, units[2]) if i == 0 else (units[0], unit))
-    elif joined:
-        for joins in _join_sets(tuple(joined)):
-            sequence = []
-            i = 0
-            while i < len(units):
-                if i in joins:
-                    sequence.append(joined[i])
-                    i += 2
-                else:
-                    sequence.append(units[i])
-                    i += 1
-            alternatives.append(tuple(sequence))
-    return (normalized, tuple(alternatives))
-
-
-@lru_cache(maxsize=256)
-def _join_sets(joinable: tuple[int, ...]) -> tuple[frozenset[int], ...]:
-    """Every non-empty set of non-overlapping pairs to close (at most 31 of them)."""
-    sets: list[frozenset[int]] = [frozenset()]
-    for i in joinable:
-        sets += [s | {i} for s in sets if i - 1 not in s]
-    return tuple(sets[1:32])
-
-
-def _query(keyword: str) -> _Query:
-    if len(keyword) > MAX_KEYWORD_LENGTH:
-        raise KeywordError(f"That keyword is {len(keyword)} characters long; at most {MAX_KEYWORD_LENGTH}.")
-    query = _parse(keyword)
-    if not query[1]:
-        raise KeywordError("Type a keyword with at least one letter or digit.")
-    return query
 
 
 # --- the index --------------------------------------------------------------------------
@@ -309,11 +118,11 @@ class PaperIndex:
             prev_key = None  # key of the previous token, None after a break
             prev_digits = False
             first = True
-            for m in (_ASCII_TOKEN if text.isascii() else _TOKEN).finditer(text):
+            for m in (ASCII_TOKEN if text.isascii() else TOKEN).finditer(text):
                 token = m.group()
                 start = m.start()
                 gap = text[prev_end:start]
-                if token == "s" and gap and gap[-1] in _APOSTROPHES and prev_word is not None:
+                if token == "s" and gap and gap[-1] in APOSTROPHES and prev_word is not None:
                     prev_end = m.end()  # possessive: "BERT's" reads as "BERT"
                     continue
                 is_digits = token.isdigit()
@@ -322,7 +131,7 @@ class PaperIndex:
                     first = False
                 elif gap == " " or gap == "-":
                     joinable = True
-                elif _BREAK.search(gap) and not (is_digits and prev_digits and gap in ".,"):
+                elif BREAK.search(gap) and not (is_digits and prev_digits and gap in ".,"):
                     pos += 1
                     starts.append(-1)
                     ends.append(-1)
@@ -337,10 +146,10 @@ class PaperIndex:
                 else:
                     word = token.lower()
                     if not word.isascii():
-                        word = _fold(word)
-                    keys = (_stems.get(word) or _stem(word),)
+                        word = fold(word)
+                    keys = (stems.get(word) or stem(word),)
                     if len(token) > 1 and not token[1:].islower():  # BERT, BERTs, LoRA, mBERT
-                        keys += _cased_forms(token)
+                        keys += cased_forms(token)
                 if prev_key is not None:
                     pair_hash = hash((prev_key, keys[0]))
                     pairs[pair_hash] = pairs.get(pair_hash, 0) | paper_bit
@@ -353,7 +162,7 @@ class PaperIndex:
                         hits[paper_id] = hits.get(paper_id, 0) | bit
                 if joinable and word is not None and prev_word is not None:
                     pair = prev_word + word
-                    key = _stems.get(pair) or _stem(pair)
+                    key = stems.get(pair) or stem(pair)
                     bit >>= 1  # odd bit of the previous position: two tokens from there
                     hits = postings.get(key)
                     if hits is None:
@@ -371,7 +180,7 @@ class PaperIndex:
 
     def match(self, keyword: str) -> list[KeywordMatch]:
         """Papers the keyword matches, best first. Raises KeywordError for an unusable keyword."""
-        query = _query(keyword)
+        query = keyword_query(keyword)
         found = self._results.get(query[0])
         if found is None:
             found = self._results[query[0]] = self._matches(query)
@@ -411,7 +220,7 @@ class PaperIndex:
         self._units[unit] = found
         return found
 
-    def _spans(self, query: _Query) -> dict[int, set[tuple[int, int]]]:
+    def _spans(self, query: Query) -> dict[int, set[tuple[int, int]]]:
         """paper id -> (start, end) positions where one of the query's sequences occurs."""
         found: dict[int, set[tuple[int, int]]] = {}
         units_cache = self._units
@@ -461,7 +270,7 @@ class PaperIndex:
                         found.setdefault(paper_id, set()).update(_chain(positions, []))
         return found
 
-    def _matches(self, query: _Query) -> list[KeywordMatch]:
+    def _matches(self, query: Query) -> list[KeywordMatch]:
         matches = []
         for paper_id, spans in self._spans(query).items():
             title, abstract, abstract_from, starts, ends = self._docs[paper_id]
@@ -483,7 +292,7 @@ class PaperIndex:
 
 def _plain(unit: tuple[str, ...]) -> bool:
     """A unit of one stem (not an acronym's cased keys): what the pair filter indexes."""
-    return len(unit) == 1 and not unit[0].startswith(_CASED)
+    return len(unit) == 1 and not unit[0].startswith(CASED)
 
 
 def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
@@ -506,7 +315,7 @@ def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
 _SEPARATORS = "[^a-z0-9]*"  # what may stand between the letters of a closed word in the text
 
 
-def _prefilter(query: _Query):
+def _prefilter(query: Query):
     """A Q that keeps every paper the query can match (and some it cannot), so the index
     is built over candidates, not the whole table. Each unit must appear as its stem
     minus the last letter (Snowball only rewrites the last letter: study -> studi), with
@@ -518,8 +327,8 @@ def _prefilter(query: _Query):
         every = Q()
         for unit in sequence:
             key = unit[0]
-            if key.startswith(_CASED):
-                word = key[len(_CASED) :]
+            if key.startswith(CASED):
+                word = key[len(CASED) :]
                 pattern = re.escape(word)
             elif key.isdigit() or len(key) < 3 or not key.isascii() or not key.isalnum():
                 continue  # too short to filter on, or the database compares accents differently
@@ -538,7 +347,7 @@ def papers_matching(keyword: str, queryset: QuerySet[Paper] | None = None) -> li
     """
     from papers.models import Paper
 
-    query = _query(keyword)
+    query = keyword_query(keyword)
     candidates = Paper.objects.all() if queryset is None else queryset
     papers = {p.id: p for p in candidates.filter(is_hidden=False).filter(_prefilter(query))}
     index = PaperIndex.build((p.id, p.title, p.abstract) for p in papers.values())

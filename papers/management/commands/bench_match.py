@@ -21,7 +21,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from papers import search
+from papers import search, search_keys
 
 ACRONYMS = (
     "LLM VLM RLHF DPO PPO LoRA QLoRA MoE RAG ViT CLIP BERT GPT T5 GAN VAE NeRF SSM RNN LSTM CNN GNN MLP CoT ASR TTS "
@@ -156,8 +156,8 @@ class Command(BaseCommand):
         self.stdout.write(f"bench_match: {len(corpus)} {source} papers, {len(vocabulary)} distinct keywords")
 
         # Cold start: what one digest build pays.
-        search._stems.clear()
-        search._parse.cache_clear()
+        search_keys.stems.clear()
+        search_keys.parse_keyword.cache_clear()
         profiler = cProfile.Profile() if profile else None
         if profiler:
             profiler.enable()

@@ -1,0 +1,228 @@
+"""How text and keywords become index keys: tokens, stems, normalized keywords.
+
+The text side (papers.search.PaperIndex) and the keyword side (here) must agree on
+every rule, so both live on these few functions. The rules are in docs/matching.md.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+MAX_KEYWORD_LENGTH = 100  # the size of subscriptions.Keyword.text
+
+# Letters or digits; "GPT3" is two tokens so that it matches like "GPT-3".
+TOKEN = re.compile(r"[^\W\d_]+|\d+")
+ASCII_TOKEN = re.compile(r"[A-Za-z]+|[0-9]+")  # the same on ASCII text, three times faster
+# Punctuation that ends a phrase: "a graph. Neural networks..." is no "graph neural network".
+BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”«»<>|]|\n\s*\n")
+APOSTROPHES = frozenset("'’")
+_QUOTES = "\"'“”‘’«»`"
+CASED = "^"  # prefix of case-sensitive keys; stems are lowercase letters and digits
+
+# Written closed, hyphenated or open alike ("pre-training", "pretraining", "pre training"):
+# the normalized form closes them, so all three are one keyword.
+BOUND_PREFIXES = frozenset(
+    "pre post auto multi co re non semi sub un bi anti inter intra hyper meta fine".split()
+)
+_LONG_PREFIXES = tuple(p for p in BOUND_PREFIXES if len(p) > 2)
+# Snowball strips "-er" from these, which would make "transformer" match "transformation",
+# "tokenizer" match "token", "optimizer" match "optimal", "adapter" match "adaptation":
+# different things to a reader, so such nouns keep their "-er".
+_KEEP_ER = ("former", "izer", "iser", "apter", "puter")
+# Derivations Snowball leaves apart that readers treat as one topic (agent nouns and
+# their activity). Keys are stems; documented in docs/matching.md.
+_FOLD = {
+    "learner": "learn",
+    "detector": "detect",
+    "predictor": "predict",
+    "recognit": "recogn",
+    "recognizer": "recogn",
+    "classif": "classifi",
+    "planner": "plan",
+    "parser": "pars",
+    "summarizer": "summar",
+}
+
+# No PyStemmer cache: ours (stems) is a plain dict and much cheaper per miss.
+_stemmer = Stemmer.Stemmer("english", 0)
+stems: dict[str, str] = {}
+
+
+class KeywordError(ValueError):
+    """A keyword we cannot match; the message is written for the person who typed it."""
+
+
+def fold(word: str) -> str:
+    """Accents off ("naïve" -> "naive"); a word stays a word ("x²" -> "x", "¼" stays)."""
+    if word.isascii():
+        return word
+    return ("".join(c for c in unicodedata.normalize("NFKD", word) if c.isalpha()) or word).lower()
+
+
+def stem(word: str) -> str:
+    """The key of a lowercase word: Snowball English, then the two adjustments above."""
+    key = stems.get(word)
+    if key is None:
+        if word.isdigit():
+            key = word
+        else:
+            singular = word[:-1] if word.endswith("ers") else word
+            if singular.endswith(_KEEP_ER) and singular.endswith("er"):
+                key = singular
+            else:
+                key = _stemmer.stemWord(word)
+            key = _FOLD.get(key, key)
+        if len(stems) > 500_000:  # a vocabulary, not a leak: bound it anyway
+            stems.clear()
+        stems[word] = key
+    return key
+
+
+def _is_cased(token: str) -> bool:
+    """An acronym or a name written with inner capitals: BERT, GPT, LoRA, ViT, mBERT."""
+    if len(token) < 2 or not token.isalpha():
+        return False
+    if token.isupper():
+        return len(token) <= 5
+    return not token[1:].islower()
+
+
+def cased_forms(token: str) -> tuple[str, ...]:
+    """Case-sensitive keys of a text token: itself, and without a plural s ("BERTs")."""
+    if token.endswith("s") and len(token) > 2 and token[-2].isupper():
+        return (CASED + token, CASED + token[:-1])
+    return (CASED + token,)
+
+
+# --- keywords ---------------------------------------------------------------------------
+
+
+# A compiled keyword: (normalized form, alternatives). Each alternative is a sequence of
+# units that must occur at consecutive positions; a unit is a tuple of keys, any of which
+# may occur. A plain tuple: 50,000 of them are built per digest run, cheaply.
+Query = tuple[str, tuple[tuple[tuple[str, ...], ...], ...]]
+
+
+def _keyword_tokens(text: str) -> tuple[tuple[str, str], ...]:
+    """(kind, token) pairs of a keyword as typed: kind is "cased", "word" or "digits"."""
+    text = text.strip().strip(_QUOTES)
+    if "'" in text or "’" in text:
+        words = [
+            m.group()
+            for m in TOKEN.finditer(text)
+            if not (m.group() == "s" and m.start() and text[m.start() - 1] in APOSTROPHES)  # possessive
+        ]
+    else:
+        words = (ASCII_TOKEN if text.isascii() else TOKEN).findall(text)
+    # Typed with caps lock on ("GRAPH NEURAL NETWORK"): words, not acronyms.
+    shouting = text.isupper() and any(len(w) > 5 for w in words)
+    tokens = []
+    for word in words:
+        if word.islower():
+            tokens.append(("word", word if word.isascii() else fold(word)))
+        elif word.isdigit():
+            tokens.append(("digits", word))
+        elif not shouting and _is_cased(word):
+            if word.endswith("s") and len(word) > 2 and word[-2].isupper():
+                word = word[:-1]  # "GPTs", "LLMs": the plural of an acronym
+            tokens.append(("cased", word))
+        else:
+            tokens.append(("word", fold(word.lower())))
+    if len(tokens) > 1 and not BOUND_PREFIXES.isdisjoint([w for _, w in tokens]):
+        # Close a bound prefix onto the next word, unless that word begins with a prefix
+        # itself ("non autoregressive" stays open): the text side closes pairs of tokens,
+        # never three, and the rule gives the same answer on its own output.
+        for i in range(len(tokens) - 2, -1, -1):
+            kind, word = tokens[i]
+            following = tokens[i + 1][1]
+            if (
+                kind == "word"
+                and word in BOUND_PREFIXES
+                and tokens[i + 1][0] == "word"
+                and not any(following.startswith(p) for p in _LONG_PREFIXES)
+            ):
+                tokens[i : i + 2] = [("word", word + following)]
+    return tuple(tokens)
+
+
+def normalize_keyword(text: str) -> str:
+    """The canonical form stored in Keyword.normalized; "" when nothing in it can match.
+
+    Case, hyphens, spacing and quotes do not count ("Pre-Training", "pre training",
+    "pretraining" -> "pretraining"); acronyms keep their case ("BERT"); matching the
+    normalized form finds exactly what matching the text finds.
+    """
+    return parse_keyword(text)[0] if text else ""
+
+
+@lru_cache(maxsize=200_000)
+def parse_keyword(text: str) -> Query:
+    # Compiled from the normalized tokens, so "pre training" and "Pretraining" are one
+    # query and match(k) and match(normalize_keyword(k)) agree by construction.
+    return _compile(_keyword_tokens(text))
+
+
+def _compile(tokens: tuple[tuple[str, str], ...]) -> Query:
+    cache = stems
+    units = []
+    words = []  # the lowercase word where a token is one, else None: candidates for closing
+    for kind, word in tokens:
+        if kind == "word":
+            units.append((cache.get(word) or stem(word),))
+            words.append(word)
+        else:
+            units.append((CASED + word,) if kind == "digits" or word.isupper() else (CASED + word, CASED + word.upper()))
+            if kind == "digits":
+                units[-1] = (word,)
+            words.append(None)
+    normalized = " ".join([word for _, word in tokens])
+    if len(units) < 2:
+        return (normalized, (tuple(units),) if units else ())
+    # Each pair of adjacent words may also be written closed in the text ("few shot" /
+    # "fewshot"); the text side indexes open pairs, so together every spelling meets.
+    joined = {}
+    for i in range(len(words) - 1):
+        if words[i] is not None and words[i + 1] is not None:
+            pair = words[i] + words[i + 1]
+            joined[i] = (cache.get(pair) or stem(pair),)
+    alternatives = [tuple(units)]
+    if len(units) == 2:
+        if joined:
+            alternatives.append((joined[0],))
+    elif len(units) == 3:  # the common case, spelled out
+        for i, unit in joined.items():
+            alternatives.append((unit, units[2]) if i == 0 else (units[0], unit))
+    elif joined:
+        for joins in _join_sets(tuple(joined)):
+            sequence = []
+            i = 0
+            while i < len(units):
+                if i in joins:
+                    sequence.append(joined[i])
+                    i += 2
+                else:
+                    sequence.append(units[i])
+                    i += 1
+            alternatives.append(tuple(sequence))
+    return (normalized, tuple(alternatives))
+
+
+@lru_cache(maxsize=256)
+def _join_sets(joinable: tuple[int, ...]) -> tuple[frozenset[int], ...]:
+    """Every non-empty set of non-overlapping pairs to close (at most 31 of them)."""
+    sets: list[frozenset[int]] = [frozenset()]
+    for i in joinable:
+        sets += [s | {i} for s in sets if i - 1 not in s]
+    return tuple(sets[1:32])
+
+
+def keyword_query(keyword: str) -> Query:
+    if len(keyword) > MAX_KEYWORD_LENGTH:
+        raise KeywordError(f"That keyword is {len(keyword)} characters long; at most {MAX_KEYWORD_LENGTH}.")
+    query = parse_keyword(keyword)
+    if not query[1]:
+        raise KeywordError("Type a keyword with at least one letter or digit.")
+    return query

@@ -7,6 +7,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from papers.models import DailyNote, Listing, Paper
+from papers.parsers import title_key
 from subscriptions.models import Digest, Keyword, Subscriber
 
 
@@ -16,7 +17,7 @@ class PaperFactory(DjangoModelFactory):
 
     arxiv_id = factory.Sequence(lambda n: f"2401.{n:05d}")
     title = factory.Sequence(lambda n: f"A Study of Things, Part {n}")
-    title_key = factory.LazyAttribute(lambda o: " ".join(o.title.lower().split()))
+    title_key = factory.LazyAttribute(lambda o: title_key(o.title))
     abstract = "We study things and find that they matter."
     authors = factory.LazyFunction(lambda: ["Ada Lovelace", "Alan Turing"])
     published_on = factory.LazyFunction(lambda: dt.date(2024, 3, 11))

@@ -1,0 +1,374 @@
+"""Digest emails, assembled fast: the digest half of subscriptions/emails.py.
+
+The digest is written as ordinary templates (emails/digest-subject.txt,
+digest-body.txt, digest-body.html and the per-paper digest-card.*), styled by
+one <style> block that premailer inlines (emails.inline_css). Running Django's
+template engine and premailer for every one of 100,000 emails would cost tens
+of milliseconds each, so they run once per process instead:
+
+- each template is rendered with placeholder tokens (``ZQ<name>QZ``) where
+  per-subscriber values go, inlined once, and split at the tokens into a
+  `Skeleton` (literal strings and the names between them);
+- the shell has one variant per structure (editor's note or not, "N more" or
+  not), a card one per shape (arXiv links, code link, authors, abstract); the
+  day's note is inlined once, each paper's card filled once per set of
+  highlighted words (bounded caches);
+- an email is then string concatenation of pre-inlined fragments and values
+  escaped here with django.utils.html.escape.
+
+`render_reference` renders the same email the slow way (templates + premailer
+on the whole document); a test keeps the two identical. Each card also keeps
+its base64, aligned so that pieces concatenate (`_aligned`), and
+subscriptions.digest_mime turns a RenderedDigest into SMTP bytes or a Django message.
+"""
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import re
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from .digest_content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, shorten
+from .digest_mime import digest_message_id, envelope_sender, sender_domain
+from .emails import inline_css
+from .tokens import token_make
+
+# Gmail clips HTML above 102 KB (102 * 1024 bytes); stay a little under it.
+HTML_LIMIT = 100_000
+MAX_PAPERS = 10
+SHORT_ABSTRACT_CHARS = 120  # the first step when an email would be clipped
+CARD_CACHE_SIZE = 4_000  # about 30 MB of cards (HTML + base64) per process
+
+_TOKEN = re.compile(r"ZQ([a-z_]+)QZ")
+_MARKERS = ("<!--cards-->", "<!--/cards-->", "<!--note-->", "<!--/note-->")
+_DOCTYPE = "<!DOCTYPE html>\n"
+# Shell values that differ per subscriber; the same names in both render paths.
+_SHELL_NAMES = ("subject", "preheader", "headline", "date_label", "web_url", "email", "keywords",
+                "frequency", "manage_url", "unsubscribe_url", "more_label", "site_url")
+
+
+def _ph(name: str) -> str:
+    return f"ZQ{name}QZ"
+
+
+class Skeleton:
+    """Rendered text split at placeholder tokens; `fill` joins literals and values."""
+
+    __slots__ = ("literals", "names")
+
+    def __init__(self, text: str) -> None:
+        parts = _TOKEN.split(text)
+        self.literals = parts[0::2]
+        self.names = parts[1::2]
+
+    def fill(self, values: dict[str, str]) -> str:
+        out = [self.literals[0]]
+        for name, literal in zip(self.names, self.literals[1:]):
+            out.append(values[name])
+            out.append(literal)
+        return "".join(out)
+
+
+@dataclass
+class RenderedDigest:
+    subject: str
+    preheader: str
+    text: str
+    html: str
+    headers: dict[str, str]
+    message_id: str
+    to: str
+    shown: int  # papers in the email; the rest are "more on the site"
+    html_size: int = 0  # bytes
+    html_b64: list[bytes] | None = None  # the HTML's base64, in pieces that concatenate (see _aligned)
+
+
+def _shape(values: dict) -> tuple[bool, ...]:
+    t = values["text"]
+    return (bool(t["authors"]), bool(t["abstract"]), bool(t["arxiv_url"]), bool(t["code_url"]))
+
+
+def _shell_values(d: DigestInput, shown: list, more: int) -> dict[str, str]:
+    """The per-subscriber values of the shell, raw (the HTML path escapes them)."""
+    topics = _topics(d, shown)
+    count = d.matched_count or len(shown)
+    headline = f"{count} new paper{'s' if count != 1 else ''} on {topics}"
+    titles = " · ".join(p.title for p, _, _ in shown[:3])
+    values = {
+        "preheader": shorten(f"Top: {titles}", 140),
+        "headline": headline,
+        "date_label": _date_label(d.digest_date),
+        "web_url": _url("digest_view", token_make(subscriber_id=d.subscriber_id, token_version=d.token_version,
+                                                   purpose="digest", extra=d.digest_date.isoformat())),
+        "email": d.email,
+        "keywords": ", ".join(d.keywords) or "your keywords",
+        "frequency": d.frequency,
+        "manage_url": _url("manage", _token(d, "manage")),
+        "unsubscribe_url": _url("unsubscribe", _token(d, "unsubscribe")),
+        "more_label": f"{more} more paper{'s' if more != 1 else ''}",
+        "site_url": settings.SITE_URL,
+    }
+    values["subject"] = " ".join(_cache_get("subject", None, lambda: Skeleton(render_to_string(
+        "emails/digest-subject.txt", {name: _ph(name) for name in _SHELL_NAMES}))).fill(values).split())
+    return values
+
+
+def _topics(d: DigestInput, shown: list) -> str:
+    """The subscriber's keywords that matched, the most productive first (at most three)."""
+    counts: dict[str, int] = {}
+    for _, matched, _ in shown:
+        for k in matched:
+            counts[k] = counts.get(k, 0) + 1
+    ranked = sorted(counts, key=lambda k: -counts[k])
+    return ", ".join(ranked[:3]) + (" and more" if len(ranked) > 3 else "")
+
+
+def _date_label(day: dt.date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+def _token(d: DigestInput, purpose: str) -> str:
+    return token_make(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose=purpose)
+
+
+def _url(name: str, token: str) -> str:
+    return _cache_get("url", name, lambda: Skeleton(settings.SITE_URL + reverse(f"subscriptions:{name}",
+                                                                                    args=[_ph("token")]))).fill(
+        {"token": token})
+
+
+# --- per-process caches -----------------------------------------------------------------------
+
+_CACHE: dict = {}
+_CARDS: OrderedDict = OrderedDict()
+
+
+def _generation() -> tuple:
+    return (settings.SITE_URL, settings.DEFAULT_FROM_EMAIL, settings.TEMPLATES[0]["DIRS"][0])
+
+
+def _cache_get(kind: str, key, make):
+    """A value made once per process (and again if the site URL or sender changes)."""
+    if _CACHE.get("generation") != _generation():
+        clear_caches()
+        _CACHE["generation"] = _generation()
+    full = (kind, key)
+    value = _CACHE.get(full)
+    if value is None:
+        value = _CACHE[full] = make()
+    return value
+
+
+def clear_caches() -> None:
+    _CACHE.clear()
+    _CARDS.clear()
+
+
+def _placeholder_card(shape: tuple[bool, ...]) -> dict:
+    authors, abstract, arxiv, code = shape
+    names = {"url": "url", "title": "title", "title_html": "title", "authors": "authors" if authors else None,
+             "abstract": "abstract" if abstract else None, "abstract_html": "abstract" if abstract else None,
+             "arxiv_url": "arxiv_url" if arxiv else None, "pdf_url": "pdf_url" if arxiv else None,
+             "code_url": "code_url" if code else None, "upvotes": "upvotes", "matched": "matched",
+             "number": "number"}
+    return {k: (_ph(v) if v else "") for k, v in names.items()}
+
+
+def _template_context(*, values: dict[str, str], cards: list[dict], note: Note | None, note_html, more: int) -> dict:
+    ctx = {name: values[name] for name in _SHELL_NAMES}
+    return {**ctx, "cards": cards, "note_html": note_html, "note_text": note.text if note else "", "more_count": more}
+
+
+def _between(text: str, start: str, end: str) -> tuple[str, str, str]:
+    head, _, rest = text.partition(start)
+    middle, _, tail = rest.partition(end)
+    return head, middle, tail
+
+
+def _strip_markers(text: str) -> str:
+    for marker in _MARKERS:
+        text = text.replace(marker, "")
+    return text
+
+
+def _render_html(ctx: dict) -> str:
+    return _DOCTYPE + inline_css(render_to_string("emails/digest-body.html", ctx))
+
+
+def _shell(has_note: bool, has_more: bool) -> tuple[tuple[Skeleton, Skeleton], Skeleton]:
+    """((HTML before the cards, HTML after), text) skeletons of the shell for one structure."""
+
+    def make():
+        placeholders = {name: _ph(name) for name in _SHELL_NAMES}
+        note = Note(html=_ph("note"), text=_ph("note_text"), key="") if has_note else None
+        ctx = _template_context(values=placeholders, cards=[], note=note, note_html=_ph("note") if has_note else "",
+                                more=1 if has_more else 0)
+        html = _render_html(ctx)
+        text = render_to_string("emails/digest-body.txt", ctx)
+        head, _, tail = _between(html, "<!--cards-->", "<!--/cards-->")
+        text_head, _, text_tail = _between(text, "<!--cards-->", "<!--/cards-->")
+        return (Skeleton(_strip_markers(head)), Skeleton(_strip_markers(tail))), Skeleton(
+            _strip_markers(text_head + _ph("cards") + text_tail))
+
+    return _cache_get("shell", (has_note, has_more), make)
+
+
+def _card_skeletons(shape: tuple[bool, ...]) -> tuple[Skeleton, Skeleton]:
+    def make():
+        placeholders = {name: _ph(name) for name in _SHELL_NAMES}
+        ctx = _template_context(values=placeholders, cards=[_placeholder_card(shape)], note=None, note_html="", more=0)
+        html = _between(_render_html(ctx), "<!--cards-->", "<!--/cards-->")[1]
+        text = _between(render_to_string("emails/digest-body.txt", ctx), "<!--cards-->", "<!--/cards-->")[1]
+        return Skeleton(html), Skeleton(text)
+
+    return _cache_get("card", shape, make)
+
+
+def _note_html(note: Note) -> str:
+    """The note's HTML with its styles inlined, once per note."""
+
+    def make():
+        placeholders = {name: _ph(name) for name in _SHELL_NAMES}
+        ctx = _template_context(values=placeholders, cards=[], note=note, note_html=mark_safe(note.html), more=0)
+        return _between(_render_html(ctx), "<!--note-->", "<!--/note-->")[1]
+
+    return _cache_get("note", note.key, make)
+
+
+class Card:
+    """One paper's card, ready to concatenate: HTML padded to whole base64 lines, and its base64."""
+
+    __slots__ = ("html", "b64", "size", "text")
+
+    def __init__(self, html: str, text: str) -> None:
+        self.html, self.b64, self.size = _aligned(html)
+        self.text = text  # with \0 where its number goes
+
+
+def _aligned(html: str) -> tuple[str, bytes, int]:
+    """(html padded with spaces to a multiple of 57 bytes, its base64 in 76-character lines, byte size).
+
+    57 bytes are exactly one base64 line, so fragments encoded apart concatenate
+    into the encoding of the whole: a card is encoded once, not once per email.
+    Spaces between table rows change nothing on the page.
+    """
+    data = html.encode()
+    pad = -len(data) % 57
+    if pad:
+        html += " " * pad
+        data += b" " * pad
+    return html, base64_lines(data), len(data)
+
+
+def base64_lines(data: bytes) -> bytes:
+    """Base64 in CRLF-separated lines of 76 characters (RFC 2045), the last one unterminated."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"\r\n".join([encoded[i : i + 76] for i in range(0, len(encoded), 76)])
+
+
+def _card(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> Card:
+    """One paper's card, cached per paper version, matched keywords, highlighted words and abstract length."""
+    key = (paper.id, paper.version, matched, terms, abstract_chars)
+    card = _CARDS.get(key)
+    if card is None:
+        values = card_values(paper, matched, terms, abstract_chars)
+        html_skel, text_skel = _card_skeletons(_shape(values))
+        html_values = {**values["html"], "title": values["html"]["title_html"],
+                       "abstract": values["html"]["abstract_html"]}
+        text_values = {**{k: v.replace("\0", "") for k, v in values["text"].items()}, "number": "\0"}
+        card = Card(html_skel.fill(html_values), text_skel.fill(text_values))
+        if len(_CARDS) >= CARD_CACHE_SIZE:
+            _CARDS.popitem(last=False)  # least recently used: memory stays flat on long runs
+        _CARDS[key] = card
+    else:
+        _CARDS.move_to_end(key)
+    return card
+
+
+# --- one email -----------------------------------------------------------------------------
+
+
+def render_digest(d: DigestInput) -> RenderedDigest:
+    """The email for one digest, from pre-inlined fragments; never over HTML_LIMIT bytes of HTML.
+
+    Too big: abstracts are shortened first, then papers move into "N more on the site".
+    """
+    shown = list(d.items[:MAX_PAPERS])
+    abstract_chars = ABSTRACT_CHARS
+    while True:
+        rendered = _assemble(d, shown, abstract_chars)
+        if rendered.html_size <= HTML_LIMIT or len(shown) <= 1:
+            return rendered
+        if abstract_chars > SHORT_ABSTRACT_CHARS:
+            abstract_chars = SHORT_ABSTRACT_CHARS
+        elif abstract_chars:
+            abstract_chars = 0
+        else:
+            shown = shown[:-1]
+
+
+def _assemble(d: DigestInput, shown: list, abstract_chars: int) -> RenderedDigest:
+    more = max(d.matched_count, len(d.items)) - len(shown)
+    values = _shell_values(d, shown, more)
+    (head_skel, tail_skel), text_skel = _shell(d.note is not None, more > 0)
+    cards = [_card(paper, matched, terms, abstract_chars) for paper, matched, terms in shown]
+    html_values = {k: escape(v) for k, v in values.items()}
+    text_values = dict(values, cards="".join(c.text.replace("\0", str(n), 1) for n, c in enumerate(cards, 1)))
+    if d.note is not None:
+        html_values["note"] = _note_html(d.note)
+        text_values["note_text"] = d.note.text
+    head, head_b64, head_size = _aligned(head_skel.fill(html_values))
+    tail = tail_skel.fill(html_values)
+    tail_bytes = tail.encode()
+    html_b64 = [head_b64, *(c.b64 for c in cards), base64_lines(tail_bytes)]
+    message_id = _message_id(d)
+    return RenderedDigest(
+        subject=values["subject"], preheader=values["preheader"], text=text_skel.fill(text_values),
+        html="".join([head, *(c.html for c in cards), tail]), headers=_headers(d, message_id), message_id=message_id,
+        to=d.email, shown=len(shown), html_size=head_size + sum(c.size for c in cards) + len(tail_bytes),
+        html_b64=html_b64,
+    )
+
+
+def _message_id(d: DigestInput) -> str:
+    if d.digest_id:
+        return digest_message_id(d.digest_id, d.digest_date)
+    return f"<preview-{uuid.uuid4().hex}@{sender_domain()}>"
+
+
+def _headers(d: DigestInput, message_id: str) -> dict[str, str]:
+    one_click = _url("one_click_unsubscribe", _token(d, "unsubscribe"))
+    return {
+        "Message-ID": message_id,
+        "List-Unsubscribe": f"<{one_click}>, <mailto:{envelope_sender()}?subject=unsubscribe>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f"Trending Papers digest <digest.{sender_domain()}>",
+    }
+
+
+def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars: int = ABSTRACT_CHARS) -> tuple[str, str, str]:
+    """(subject, text, html) rendered the slow way: the templates, then premailer on the whole page.
+
+    Only tests and debugging use it: it is what `render_digest` must equal.
+    """
+    items = list(d.items[: MAX_PAPERS if shown is None else shown])
+    more = max(d.matched_count, len(d.items)) - len(items)
+    values = _shell_values(d, items, more)
+    cards = []
+    for number, (paper, matched, terms) in enumerate(items, 1):
+        v = card_values(paper, matched, terms, abstract_chars)
+        cards.append({**v["text"], "title_html": mark_safe(v["html"]["title_html"]),
+                      "abstract_html": mark_safe(v["html"]["abstract_html"]), "number": number})
+    ctx = _template_context(values=values, cards=cards, note=d.note,
+                            note_html=mark_safe(d.note.html) if d.note else "", more=more)
+    subject = " ".join(render_to_string("emails/digest-subject.txt", ctx).split())
+    text = _strip_markers(render_to_string("emails/digest-body.txt", ctx))
+    return subject, text, _strip_markers(_render_html(ctx))

@@ -1,0 +1,385 @@
+"""Which papers go into whose digest, and in what order (reads only).
+
+The selection rule
+------------------
+A paper is *new* for a digest dated D when its FIRST listing date falls in the
+subscriber's window [start, D] and the previous digest did not show it. The
+window starts on the day of their previous digest (`Subscriber.last_digest_on`,
+moved forward by every build, sent or skipped); a first digest covers D alone
+(the last 7 days for weekly subscribers); someone back from a long pause gets at
+most MAX_WINDOW_DAYS.
+
+Why this cannot repeat a paper: a paper has one first listing date, so it falls
+in at most two consecutive windows of a subscriber, and only when that date is
+the day of the earlier digest; the later digest leaves out what the earlier
+one showed. Why it loses nothing: the day's list fills up during the day
+(papers.schedules fetches every two hours), so the papers listed on D after
+someone's D digest was built are still in their next window.
+
+Ranking
+-------
+Each paper that one of the subscriber's keywords matches gets
+
+    rank = sum of KeywordMatch.score over their keywords that match it
+           + TREND_WEIGHT * trending score / the best trending score of the candidates
+
+A match in the title scores 3, in the abstract 0.5 each (papers.search), so a
+title match always beats a single abstract mention, several keywords on one
+paper add up, and between papers that match alike the trending one (listings,
+upvotes, recency, editor's featuring: papers.selectors) comes first. Ties go to
+the newer paper. The email shows the first MAX_PAPERS; the web view all.
+
+Cost
+----
+`Selector` matches each distinct keyword once (papers.search.PaperIndex) and
+keeps, per keyword and window, its matches in rank order. Because the rank is
+a sum of non-negative per-keyword parts, a subscriber's top N is among the top N
+of each of their keywords plus the papers two of their keywords share: a few
+dozen candidates instead of every match. Results are memoized per keyword set.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+
+from papers.models import DailyNote, Listing, Paper
+from papers.search import PaperIndex
+from papers.selectors import paper_trending_scores
+
+from .digest_content import DigestInput, PaperData, note_from_markdown, paper_data
+from .digest_render import MAX_PAPERS, RenderedDigest, render_digest
+from .models import Digest, Keyword, Subscriber
+
+TREND_WEIGHT = 2.0
+FIRST_WINDOW_DAYS = {Subscriber.Frequency.DAILY: 1, Subscriber.Frequency.WEEKLY: 7}
+MAX_WINDOW_DAYS = 14
+_MEMO_SIZE = 200_000
+
+
+def window_start(*, last_digest_on: dt.date | None, digest_date: dt.date, frequency: str) -> dt.date:
+    """The first listing day of the digest's window [start, digest_date] (start > digest_date: empty)."""
+    if last_digest_on is None:
+        return digest_date - dt.timedelta(days=FIRST_WINDOW_DAYS.get(frequency, 1) - 1)
+    return max(last_digest_on, digest_date - dt.timedelta(days=MAX_WINDOW_DAYS))
+
+
+@dataclass(frozen=True)
+class Selection:
+    papers: list[int]  # best first
+    matched: dict[int, list[str]]  # paper id -> the subscriber's keywords (as typed) that matched it
+    terms: dict[int, list[str]]  # paper id -> words to highlight
+    total: int  # how many new papers matched in all
+
+
+class _Entry:
+    """One keyword's matches within one window, in rank order."""
+
+    __slots__ = ("scores", "ids", "keyed", "top", "terms")
+
+    def __init__(self, matches, boost: dict[int, float]) -> None:
+        self.scores = {m.paper_id: m.score for m in matches}
+        self.terms = {m.paper_id: m.terms for m in matches}
+        self.ids = frozenset(self.scores)
+        # (-rank value, -paper id): plain tuples sort best first, in C.
+        self.keyed = sorted((-(score + boost[p]), -p) for p, score in self.scores.items())
+        self.top = [-negative_id for _, negative_id in self.keyed]
+
+
+class Selector:
+    """Match once, select for many: the candidate papers of one digest date, indexed."""
+
+    def __init__(self, *, digest_date: dt.date, since: dt.date, keywords: Iterable[str]) -> None:
+        rows = candidate_papers(since=since, until=digest_date)
+        self.first_listed = {pid: first for pid, _, _, first in rows}
+        trending = paper_trending_scores(paper_ids=list(self.first_listed), as_of=digest_date) if rows else {}
+        best = max(trending.values(), default=0.0) or 1.0
+        self.boost = {pid: TREND_WEIGHT * trending.get(pid, 0.0) / best for pid in self.first_listed}
+        index = PaperIndex.build((pid, title, abstract) for pid, title, abstract, _ in rows)
+        self._matches = index.match_many(sorted(set(keywords)))
+        self._entries: dict[tuple[str, dt.date], _Entry | None] = {}
+        self._memo: dict[tuple, tuple] = {}
+
+    def _entry(self, keyword: str, start: dt.date) -> _Entry | None:
+        key = (keyword, start)
+        if key not in self._entries:
+            first = self.first_listed
+            matches = [m for m in self._matches.get(keyword, ()) if first[m.paper_id] >= start]
+            self._entries[key] = _Entry(matches, self.boost) if matches else None
+        return self._entries[key]
+
+    def select(
+        self,
+        keywords: list[tuple[str, str]],
+        start: dt.date,
+        *,
+        exclude: frozenset[int] = frozenset(),
+        limit: int | None = MAX_PAPERS,
+    ) -> Selection | None:
+        """The ranked new papers for (text, normalized) keyword pairs; None if nothing new matched.
+
+        `start` begins the window, `exclude` holds the papers the previous digest
+        showed. Matching the normalized form finds what matching the text finds
+        (papers.search), so each distinct keyword is matched once for everyone.
+        """
+        by_key: dict[str, str] = {}
+        for text, key in keywords:
+            by_key.setdefault(key, text)
+        entries = [(k, e) for k in sorted(by_key) if (e := self._entry(k, start)) is not None]
+        if not entries:
+            return None
+        depth = None if limit is None else limit + len(exclude)
+        memo_key = (start, depth, *(k for k, _ in entries))
+        hit = self._memo.get(memo_key)
+        if hit is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            hit = self._memo[memo_key] = self._rank([e for _, e in entries], depth)
+        ranked, total = hit
+        if exclude:
+            ranked = [p for p in ranked if p not in exclude]
+            total -= sum(1 for p in exclude if any(p in e.ids for _, e in entries))
+        if limit is not None:
+            ranked = ranked[:limit]
+        if not ranked:
+            return None
+        matched, terms = {}, {}
+        for pid in ranked:
+            hits = [(k, e) for k, e in entries if pid in e.ids]
+            matched[pid] = [by_key[k] for k, _ in hits]
+            if len(hits) == 1:
+                terms[pid] = hits[0][1].terms[pid]
+            else:
+                seen: dict[str, None] = {}
+                for _, e in hits:
+                    seen.update(dict.fromkeys(e.terms[pid]))
+                terms[pid] = tuple(seen)
+        return Selection(papers=list(ranked), matched=matched, terms=terms, total=total)
+
+    def _rank(self, entries: list[_Entry], depth: int | None) -> tuple[tuple[int, ...], int]:
+        """(the best `depth` papers, or all; how many match in all) by boost + the sum of matching scores.
+
+        A paper matched by exactly the keywords S ranks among the best `depth` of the
+        papers all of S match, scored on S alone: otherwise `depth` papers there score
+        at least as well on S, and more with any other keyword. So the overall top
+        is within the union of those per-subset tops (memoized per subset: popular
+        pairs recur across subscribers), and a subset's list can stop where its
+        scores fall below the best found so far.
+        """
+        if len(entries) == 1:
+            top = entries[0].top
+            return tuple(top if depth is None else top[:depth]), len(top)
+        key = _full_key(entries, self.boost)
+        subsets = _subsets(entries) if depth is not None else None
+        if subsets is None:  # a full list, or too many keywords overlapping: rank the whole union
+            union = frozenset().union(*(e.ids for e in entries))
+            ranked = sorted(union, key=key)
+            return tuple(ranked if depth is None else ranked[:depth]), len(union)
+        total = sum(len(ids) if len(subset) % 2 else -len(ids) for subset, ids in subsets)  # inclusion-exclusion
+        shared = [(subset, ids) for subset, ids in subsets if len(subset) > 1]
+        # Each keyword's best, keyed on that keyword alone: exact for papers no other keyword matches.
+        keyed: dict[int, tuple[float, int]] = {}
+        for e in entries:
+            for item in e.keyed[:depth]:
+                keyed[-item[1]] = item
+        if shared:
+            everywhere = frozenset().union(*(ids for _, ids in shared))
+            for pid in everywhere.intersection(keyed):
+                keyed[pid] = key(pid)
+            best = sorted(keyed.values())[:depth]
+            bar = best[-1][0] if len(best) == depth else float("inf")
+            for subset, ids in shared:
+                for item in self._subset_top(subset, ids, depth):
+                    if item[0] > bar:
+                        break
+                    pid = -item[1]
+                    if pid not in keyed or keyed[pid][0] > item[0]:
+                        keyed[pid] = key(pid)
+        return tuple(-negative_id for _, negative_id in sorted(keyed.values())[:depth]), total
+
+    def _subset_top(self, subset: tuple[_Entry, ...], ids: frozenset[int], depth: int) -> list[tuple[float, int]]:
+        """(-score on the subset's keywords, -paper) of the best `depth` papers all of them match."""
+        memo_key = ("subset", depth, *map(id, subset))
+        top = self._memo.get(memo_key)
+        if top is None:
+            boost = self.boost
+            top = self._memo[memo_key] = sorted((-(boost[p] + sum(e.scores[p] for e in subset)), -p) for p in ids)[:depth]
+        return top
+
+
+def _full_key(entries: list[_Entry], boost: dict[int, float]):
+    """The sort key (best first) over every keyword of a subscriber; unrolled for the usual sizes."""
+    if len(entries) == 2:
+        a, b = entries[0].scores.get, entries[1].scores.get
+        return lambda p: (-(boost[p] + a(p, 0.0) + b(p, 0.0)), -p)
+    if len(entries) == 3:
+        a, b, c = entries[0].scores.get, entries[1].scores.get, entries[2].scores.get
+        return lambda p: (-(boost[p] + a(p, 0.0) + b(p, 0.0) + c(p, 0.0)), -p)
+    gets = [e.scores.get for e in entries]
+    return lambda p: (-(boost[p] + sum(g(p, 0.0) for g in gets)), -p)
+
+
+_MAX_SUBSETS = 64
+
+
+def _subsets(entries: list[_Entry]) -> list[tuple[tuple[_Entry, ...], frozenset[int]]] | None:
+    """Every subset of keywords whose matches share a paper, with the shared papers; None if too many."""
+    found = [((e,), e.ids) for e in entries]
+    frontier = [(i, (e,), e.ids) for i, e in enumerate(entries)]
+    while frontier:
+        grown = []
+        for last, subset, ids in frontier:
+            for j in range(last + 1, len(entries)):
+                both = ids & entries[j].ids
+                if both:
+                    grown.append((j, subset + (entries[j],), both))
+        found += [(subset, ids) for _, subset, ids in grown]
+        if len(found) > _MAX_SUBSETS:
+            return None
+        frontier = grown
+    return found
+
+
+def candidate_papers(*, since: dt.date, until: dt.date) -> list[tuple[int, str, str, dt.date]]:
+    """(id, title, abstract, first listing date) of visible papers first listed in [since, until]."""
+    first = Listing.objects.filter(paper=OuterRef("pk")).order_by("listed_on").values("listed_on")[:1]
+    listed = Listing.objects.filter(listed_on__gte=since, listed_on__lte=until).values("paper_id")
+    return list(
+        Paper.objects.filter(is_hidden=False, pk__in=listed)
+        .annotate(first_listed=Subquery(first))
+        .filter(first_listed__gte=since, first_listed__lte=until)
+        .order_by("id")
+        .values_list("id", "title", "abstract", "first_listed")
+    )
+
+
+# --- what one email is made of ------------------------------------------------------------------
+
+
+def day_note(digest_date: dt.date):
+    body = DailyNote.objects.filter(date=digest_date).values_list("body", flat=True).first()
+    return note_from_markdown(body or "")
+
+
+_PAPERS: dict = {}  # paper id -> PaperData; key 0 holds the SITE_URL they were made for
+
+
+def papers_data(paper_ids: Iterable[int]) -> dict[int, PaperData]:
+    """PaperData of the visible papers among `paper_ids`.
+
+    A worker sends the same papers in batch after batch: each is read and prepared
+    once per version (`updated_at`), and only the versions are read again.
+    """
+    if _PAPERS.get(0) != settings.SITE_URL:  # card links start with the site's URL
+        _PAPERS.clear()
+        _PAPERS[0] = settings.SITE_URL
+    versions = dict(Paper.objects.filter(pk__in=set(paper_ids), is_hidden=False).values_list("id", "updated_at"))
+    stale = [pid for pid, v in versions.items() if pid not in _PAPERS or _PAPERS[pid].version != str(v)]
+    if stale:
+        if len(_PAPERS) > 50_000:
+            _PAPERS.clear()
+        fields = ("id", "title", "abstract", "authors", "arxiv_id", "github_url", "upvotes", "updated_at")
+        for paper in Paper.objects.filter(pk__in=stale).only(*fields):
+            _PAPERS[paper.id] = paper_data(paper)
+    return {pid: _PAPERS[pid] for pid in versions if pid in _PAPERS and pid}
+
+
+def digest_inputs(digests: list[Digest]) -> list[DigestInput]:
+    """DigestInput for each Digest row (with `subscriber` loaded), in a fixed number of queries.
+
+    Papers hidden by an editor since the build are left out.
+    """
+    if not digests:
+        return []
+    keywords: dict[int, list[str]] = {}
+    for sid, text in Keyword.objects.filter(subscriber_id__in={d.subscriber_id for d in digests}).order_by(
+        "subscriber_id", "id"
+    ).values_list("subscriber_id", "text"):
+        keywords.setdefault(sid, []).append(text)
+    papers = papers_data(pid for d in digests for pid in d.papers)
+    notes = {day: day_note(day) for day in {d.digest_date for d in digests}}
+    return [_input(d, d.subscriber, keywords.get(d.subscriber_id, []), papers, notes[d.digest_date]) for d in digests]
+
+
+def _input(d: Digest, s: Subscriber, keywords: list[str], papers: dict[int, PaperData], note) -> DigestInput:
+    items = [
+        (papers[pid], tuple(d.matches.get(str(pid), ())), tuple(d.terms.get(str(pid), ())))
+        for pid in d.papers
+        if pid in papers
+    ]
+    return DigestInput(
+        digest_id=d.pk, digest_date=d.digest_date, subscriber_id=s.pk, token_version=s.token_version,
+        email=s.email, frequency=s.frequency, keywords=tuple(keywords), items=items,
+        matched_count=max(d.matched_count - (len(d.papers) - len(items)), len(items)), note=note,
+    )
+
+
+def selection_for(subscriber: Subscriber, digest_date: dt.date, *, limit: int | None = MAX_PAPERS) -> Selection | None:
+    """What `subscriber` gets (or got) for `digest_date`: used by the web view and the admin preview.
+
+    The window starts at their previous digest before that date (or the default
+    first window), exactly as the build saw it.
+    """
+    previous = Digest.objects.filter(subscriber=subscriber, digest_date__lt=digest_date).order_by("-digest_date").first()
+    start = window_start(last_digest_on=previous.digest_date if previous else None, digest_date=digest_date,
+                         frequency=subscriber.frequency)
+    pairs = list(subscriber.keywords.values_list("text", "normalized"))
+    if not pairs or start > digest_date:
+        return None
+    selector = Selector(digest_date=digest_date, since=start, keywords=[n for _, n in pairs])
+    return selector.select(pairs, start, exclude=frozenset(previous.papers if previous else ()), limit=limit)
+
+
+def digest_page(subscriber: Subscriber, digest_date: dt.date) -> dict:
+    """Context of the signed web view: the papers of the email first, then every other new match.
+
+    Papers hidden since are left out; nothing here depends on the email's size cap.
+    """
+    row = Digest.objects.filter(subscriber=subscriber, digest_date=digest_date).first()
+    emailed: list[int] = list(row.papers) if row and row.status != Digest.Status.SKIPPED else []
+    matched = {int(k): v for k, v in (row.matches if row else {}).items()}
+    terms = {int(k): v for k, v in (row.terms if row else {}).items()}
+    order = list(emailed)
+    if row is not None and row.status != Digest.Status.SKIPPED:
+        found = selection_for(subscriber, digest_date, limit=None)
+        if found is not None:
+            order += [p for p in found.papers if p not in matched]
+            for p in found.papers:
+                matched.setdefault(p, found.matched[p])
+                terms.setdefault(p, found.terms[p])
+    papers = {p.id: p for p in Paper.objects.filter(pk__in=order, is_hidden=False)}
+    entries = [{"paper": papers[p], "matched": matched.get(p, []), "terms": terms.get(p, []), "emailed": p in emailed}
+               for p in order if p in papers]
+    return {"subscriber": subscriber, "day": digest_date, "digest": row, "entries": entries,
+            "emailed_count": sum(1 for e in entries if e["emailed"])}
+
+
+def digest_preview(subscriber: Subscriber, digest_date: dt.date) -> tuple[RenderedDigest | None, str]:
+    """(the email, where it comes from) for the admin preview; None when there is nothing to send.
+
+    A digest row is rendered exactly as the send step renders it (same code, same
+    Message-ID); without one, what a build would choose now.
+    """
+    row = Digest.objects.filter(subscriber=subscriber, digest_date=digest_date).select_related("subscriber").first()
+    if row is not None:
+        if row.status == Digest.Status.SKIPPED:
+            return None, "Skipped: nothing new matched on that day, so nothing was sent."
+        data = digest_inputs([row])[0]
+        if not data.items:
+            return None, "Every paper in this digest has been hidden since."
+        return render_digest(data), f"Digest #{row.pk}, {row.get_status_display().lower()}, rendered as it is sent."
+    found = selection_for(subscriber, digest_date)
+    if found is None:
+        return None, "Not built yet, and nothing new matches: this day's digest would be skipped."
+    papers = papers_data(found.papers)
+    data = DigestInput(
+        digest_id=None, digest_date=digest_date, subscriber_id=subscriber.pk, token_version=subscriber.token_version,
+        email=subscriber.email, frequency=subscriber.frequency,
+        keywords=tuple(subscriber.keywords.values_list("text", flat=True)),
+        items=[(papers[p], tuple(found.matched[p]), tuple(found.terms[p])) for p in found.papers if p in papers],
+        matched_count=found.total, note=day_note(digest_date),
+    )
+    return render_digest(data), "Not built yet: what a build would send now (with a preview Message-ID)."

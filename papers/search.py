@@ -26,7 +26,9 @@ from papers.search_keys import (
     TOKEN,
     KeywordError,
     Query,
+    Unit,
     cased_forms,
+    closed_variants,
     fold,
     keyword_query,
     normalize_keyword,
@@ -57,6 +59,9 @@ class KeywordMatch:
     terms: tuple[str, ...]  # exact text matched, in order of appearance, for highlighting
 
 
+_MISSING = object()
+
+
 # --- the index --------------------------------------------------------------------------
 
 
@@ -75,9 +80,10 @@ class PaperIndex:
         self._results: dict[str, list[KeywordMatch]] = {}
         # Per unit, on first use: its postings and the set of its papers as a bitmask, so
         # intersecting two common words costs a few machine words, not a hash per paper.
-        self._units: dict[tuple[str, ...], tuple[dict[int, int], int, int] | None] = {}
-        # Which papers have stem x right before stem y, by hash((x, y)): rules out most papers
-        # that merely contain both words before any position is compared.
+        self._units: dict[tuple[str, ...], tuple[dict[int, int], int] | None] = {}
+        # Which papers have key x right before key y (each a token or a closed pair), by
+        # hash((x, y)): rules out the papers that merely contain both words, before any
+        # position is compared. Acronyms' cased keys are not in it.
         self._pairs: dict[int, int] = {}
         self._order: list[int] = []  # bit n of a paper mask is paper self._order[n]
         self._bits: dict[int, int] = {}
@@ -115,7 +121,9 @@ class PaperIndex:
                 ends.append(-1)
             prev_end = 0
             prev_word = None  # lowercase form of the previous token if it is letters
-            prev_key = None  # key of the previous token, None after a break
+            # Keys of the last two tokens and of the closed pairs that started 2 and 3
+            # positions back, for the pair filter; None across a break.
+            key_1 = key_2 = pair_2 = pair_3 = None
             prev_digits = False
             first = True
             for m in (ASCII_TOKEN if text.isascii() else TOKEN).finditer(text):
@@ -136,7 +144,7 @@ class PaperIndex:
                     starts.append(-1)
                     ends.append(-1)
                     joinable = False
-                    prev_key = None
+                    key_1 = key_2 = pair_2 = pair_3 = None
                 else:
                     joinable = bool(gap)
                 bit = 1 << (2 * pos)
@@ -150,25 +158,32 @@ class PaperIndex:
                     keys = (stems.get(word) or stem(word),)
                     if len(token) > 1 and not token[1:].islower():  # BERT, BERTs, LoRA, mBERT
                         keys += cased_forms(token)
-                if prev_key is not None:
-                    pair_hash = hash((prev_key, keys[0]))
-                    pairs[pair_hash] = pairs.get(pair_hash, 0) | paper_bit
-                prev_key = keys[0]
+                for before in (key_1, pair_2):  # a token, or a closed pair, right before this token
+                    if before is not None:
+                        h = hash((before, keys[0]))
+                        pairs[h] = pairs.get(h, 0) | paper_bit
                 for key in keys:
                     hits = postings.get(key)
                     if hits is None:
                         postings[key] = {paper_id: bit}
                     else:
                         hits[paper_id] = hits.get(paper_id, 0) | bit
+                closed = None
                 if joinable and word is not None and prev_word is not None:
                     pair = prev_word + word
-                    key = stems.get(pair) or stem(pair)
+                    closed = stems.get(pair) or stem(pair)
                     bit >>= 1  # odd bit of the previous position: two tokens from there
-                    hits = postings.get(key)
+                    hits = postings.get(closed)
                     if hits is None:
-                        postings[key] = {paper_id: bit}
+                        postings[closed] = {paper_id: bit}
                     else:
                         hits[paper_id] = hits.get(paper_id, 0) | bit
+                    for before in (key_2, pair_3):  # what came right before the closed pair
+                        if before is not None:
+                            h = hash((before, closed))
+                            pairs[h] = pairs.get(h, 0) | paper_bit
+                key_2, key_1 = key_1, keys[0]
+                pair_3, pair_2 = pair_2, closed
                 starts.append(start)
                 ends.append(m.end())
                 pos += 1
@@ -197,9 +212,8 @@ class PaperIndex:
                     out[keyword] = []
         return out
 
-    def _unit(self, unit: tuple[str, ...]) -> tuple[dict[int, int], int, int] | None:
-        """(paper id -> position bits, bitmask of those papers, bitmask of the papers where
-        it occurs as a closed pair) for a unit, or None."""
+    def _unit(self, unit: tuple[str, ...]) -> tuple[dict[int, int], int] | None:
+        """(paper id -> position bits, bitmask of those papers) for a unit, or None."""
         if len(unit) == 1:
             hits = self._postings.get(unit[0])
         else:
@@ -210,65 +224,73 @@ class PaperIndex:
         found = None
         if hits:
             bits = self._bits
-            odd = self._even << 1
-            papers = closed = 0
-            for paper_id, positions in hits.items():
+            papers = 0
+            for paper_id in hits:
                 papers |= bits[paper_id]
-                if positions & odd:
-                    closed |= bits[paper_id]
-            found = (hits, papers, closed)
+            found = (hits, papers)
         self._units[unit] = found
         return found
 
     def _spans(self, query: Query) -> dict[int, set[tuple[int, int]]]:
-        """paper id -> (start, end) positions where one of the query's sequences occurs."""
+        """paper id -> (start, end) positions where the query occurs in some spelling."""
         found: dict[int, set[tuple[int, int]]] = {}
-        units_cache = self._units
+        _, units, _, filters, closable = query
+        self._find(units, filters, found)
+        if closable:
+            # Closed spellings ("fewshot" for "few shot") only where this index has the word.
+            present = [(i, unit) for i, unit in closable if self._lookup(unit) is not None]
+            if present:
+                for sequence, sequence_filters in closed_variants(query, present):
+                    self._find(sequence, sequence_filters, found)
+        return found
+
+    def _lookup(self, unit: Unit) -> tuple[dict[int, int], int] | None:
+        got = self._units.get(unit, _MISSING)
+        return self._unit(unit) if got is _MISSING else got
+
+    def _find(self, sequence: tuple[Unit, ...], filters: tuple[int, ...], found: dict) -> None:
+        """Add to `found` where the units of `sequence` occur at consecutive positions."""
+        papers = -1
+        pairs = self._pairs
+        for h in filters:  # first the cheap test that rules out most keywords at once
+            papers &= pairs.get(h, 0)
+            if not papers:
+                return
+        units = []
+        for unit in sequence:
+            got = self._lookup(unit)
+            if got is None:
+                return
+            papers &= got[1]
+            if not papers:
+                return
+            units.append(got[0])
+        order = self._order
         even = self._even
         odd = even << 1
-        pairs = self._pairs
-        for sequence in query[1]:
-            units = []
-            papers = -1
-            previous = None
-            for unit in sequence:
-                got = units_cache[unit] if unit in units_cache else self._unit(unit)
-                if got is None:
-                    break
-                papers &= got[1]
-                if previous is not None and _plain(unit) and _plain(previous[0]):
-                    # Adjacent as single tokens, or one of them written as a closed pair somewhere.
-                    papers &= pairs.get(hash((previous[0][0], unit[0])), 0) | previous[1][2] | got[2]
-                if not papers:
-                    break
-                units.append(got[0])
-                previous = (unit, got)
+        first, rest = units[0], units[1:]
+        second = rest[0] if rest else None
+        while papers:
+            low = papers & -papers
+            papers ^= low
+            paper_id = order[low.bit_length() - 1]
+            positions = first[paper_id]
+            if second is not None:
+                # Where the next unit must start: one token on, or two after a closed pair...
+                ends = ((positions & even) << 2) | ((positions & odd) << 3)
+                # ...and whether the next unit starts at any of those places, at once.
+                following = second[paper_id]
+                if not ends & (following | (following >> 1)):
+                    continue
+                for hits in rest[1:]:
+                    ends = ((ends & following) << 2) | (((ends << 1) & following) << 3)
+                    following = hits[paper_id]
+                    if not ends & (following | (following >> 1)):
+                        break
+                else:
+                    found.setdefault(paper_id, set()).update(_chain(positions, [h[paper_id] for h in rest]))
             else:
-                order = self._order
-                first, rest = units[0], units[1:]
-                second = rest[0] if rest else None
-                while papers:
-                    low = papers & -papers
-                    papers ^= low
-                    paper_id = order[low.bit_length() - 1]
-                    positions = first[paper_id]
-                    if second is not None:
-                        # Where the next unit must start: one token on, or two after a closed pair...
-                        ends = ((positions & even) << 2) | ((positions & odd) << 3)
-                        # ...and whether the next unit starts at any of those places, at once.
-                        following = second[paper_id]
-                        if not ends & (following | (following >> 1)):
-                            continue
-                        for hits in rest[1:]:
-                            ends = ((ends & following) << 2) | (((ends << 1) & following) << 3)
-                            following = hits[paper_id]
-                            if not ends & (following | (following >> 1)):
-                                break
-                        else:
-                            found.setdefault(paper_id, set()).update(_chain(positions, [h[paper_id] for h in rest]))
-                    else:
-                        found.setdefault(paper_id, set()).update(_chain(positions, []))
-        return found
+                found.setdefault(paper_id, set()).update(_chain(positions, []))
 
     def _matches(self, query: Query) -> list[KeywordMatch]:
         matches = []
@@ -288,11 +310,6 @@ class PaperIndex:
             matches.append(KeywordMatch(paper_id, score, tuple(terms)))
         matches.sort(key=lambda m: (-m.score, m.paper_id))
         return matches
-
-
-def _plain(unit: tuple[str, ...]) -> bool:
-    """A unit of one stem (not an acronym's cased keys): what the pair filter indexes."""
-    return len(unit) == 1 and not unit[0].startswith(CASED)
 
 
 def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
@@ -323,7 +340,8 @@ def _prefilter(query: Query):
     from django.db.models import Q
 
     either = Q(pk__in=[])
-    for sequence in query[1]:
+    every_spelling = [query[1]] + [sequence for sequence, _ in closed_variants(query, list(query[4]))]
+    for sequence in every_spelling:
         every = Q()
         for unit in sequence:
             key = unit[0]

@@ -100,10 +100,14 @@ def cased_forms(token: str) -> tuple[str, ...]:
 # --- keywords ---------------------------------------------------------------------------
 
 
-# A compiled keyword: (normalized form, alternatives). Each alternative is a sequence of
-# units that must occur at consecutive positions; a unit is a tuple of keys, any of which
-# may occur. A plain tuple: 50,000 of them are built per digest run, cheaply.
-Query = tuple[str, tuple[tuple[tuple[str, ...], ...], ...]]
+# A compiled keyword, as plain tuples (50,000 are built per digest run):
+# (normalized form, units, plain, filters, closable). Units must occur at consecutive
+# positions; a unit is a tuple of keys, any of which may occur. plain[i] is False for an
+# acronym's cased unit. filters are hash((x, y)) of adjacent plain units, which the
+# index's pair filter uses to rule papers out early. closable lists (i, unit): words i
+# and i+1 may also be written closed in the text ("few shot" / "fewshot").
+Unit = tuple[str, ...]
+Query = tuple[str, tuple[Unit, ...], tuple[bool, ...], tuple[int, ...], tuple[tuple[int, Unit], ...]]
 
 
 def _keyword_tokens(text: str) -> tuple[tuple[str, str], ...]:
@@ -168,46 +172,50 @@ def parse_keyword(text: str) -> Query:
 def _compile(tokens: tuple[tuple[str, str], ...]) -> Query:
     cache = stems
     units = []
-    words = []  # the lowercase word where a token is one, else None: candidates for closing
     for kind, word in tokens:
         if kind == "word":
             units.append((cache.get(word) or stem(word),))
-            words.append(word)
+        elif kind == "digits":
+            units.append((word,))
         else:
-            units.append((CASED + word,) if kind == "digits" or word.isupper() else (CASED + word, CASED + word.upper()))
-            if kind == "digits":
-                units[-1] = (word,)
-            words.append(None)
+            units.append((CASED + word,) if word.isupper() else (CASED + word, CASED + word.upper()))
     normalized = " ".join([word for _, word in tokens])
     if len(units) < 2:
-        return (normalized, (tuple(units),) if units else ())
-    # Each pair of adjacent words may also be written closed in the text ("few shot" /
-    # "fewshot"); the text side indexes open pairs, so together every spelling meets.
-    joined = {}
-    for i in range(len(words) - 1):
-        if words[i] is not None and words[i + 1] is not None:
-            pair = words[i] + words[i + 1]
-            joined[i] = (cache.get(pair) or stem(pair),)
-    alternatives = [tuple(units)]
-    if len(units) == 2:
-        if joined:
-            alternatives.append((joined[0],))
-    elif len(units) == 3:  # the common case, spelled out
-        for i, unit in joined.items():
-            alternatives.append((unit, units[2]) if i == 0 else (units[0], unit))
-    elif joined:
-        for joins in _join_sets(tuple(joined)):
-            sequence = []
-            i = 0
-            while i < len(units):
-                if i in joins:
-                    sequence.append(joined[i])
-                    i += 2
-                else:
-                    sequence.append(units[i])
-                    i += 1
-            alternatives.append(tuple(sequence))
-    return (normalized, tuple(alternatives))
+        return (normalized, tuple(units), (True,) * len(units), (), ())
+    plain = tuple([kind != "cased" for kind, _ in tokens])
+    closable = []
+    for i in range(len(tokens) - 1):
+        if tokens[i][0] == tokens[i + 1][0] == "word":
+            pair = tokens[i][1] + tokens[i + 1][1]
+            closable.append((i, (cache.get(pair) or stem(pair),)))
+    return (normalized, tuple(units), plain, pair_filters(units, plain), tuple(closable))
+
+
+def pair_filters(units, plain) -> tuple[int, ...]:
+    """hash((x, y)) of each two adjacent plain units, as the index's pair filter keys them."""
+    return tuple([hash((units[i][0], units[i + 1][0])) for i in range(len(units) - 1) if plain[i] and plain[i + 1]])
+
+
+def closed_variants(query: Query, closable: list[tuple[int, Unit]]) -> list[tuple[tuple[Unit, ...], tuple[int, ...]]]:
+    """(units, filters) for the query with some of the given pairs of words closed: every
+    set of non-overlapping pairs, at most 31."""
+    _, units, plain, _, _ = query
+    variants = []
+    for joins in _join_sets(tuple(i for i, _ in closable)):
+        closed = dict(closable)
+        sequence, flags = [], []
+        i = 0
+        while i < len(units):
+            if i in joins:
+                sequence.append(closed[i])
+                flags.append(True)
+                i += 2
+            else:
+                sequence.append(units[i])
+                flags.append(plain[i])
+                i += 1
+        variants.append((tuple(sequence), pair_filters(sequence, flags)))
+    return variants
 
 
 @lru_cache(maxsize=256)

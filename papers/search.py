@@ -85,6 +85,9 @@ class PaperIndex:
         # hash((x, y)): rules out the papers that merely contain both words, before any
         # position is compared. Acronyms' cased keys are not in it.
         self._pairs: dict[int, int] = {}
+        # Keys written as one token somewhere (not only as a closed pair of two tokens):
+        # a keyword's closed spelling ("fewshot" for "few shot") is tried only for these.
+        self._single: set[str] = set()
         self._order: list[int] = []  # bit n of a paper mask is paper self._order[n]
         self._bits: dict[int, int] = {}
         self._even = 0  # every even bit: the single-token positions
@@ -108,6 +111,7 @@ class PaperIndex:
         """Index one paper; returns its number of positions."""
         postings = self._postings
         pairs = self._pairs
+        single = self._single
         paper_bit = self._bits[paper_id]
         starts: list[int] = []
         ends: list[int] = []
@@ -162,6 +166,7 @@ class PaperIndex:
                     if before is not None:
                         h = hash((before, keys[0]))
                         pairs[h] = pairs.get(h, 0) | paper_bit
+                single.add(keys[0])
                 for key in keys:
                     hits = postings.get(key)
                     if hits is None:
@@ -237,8 +242,9 @@ class PaperIndex:
         _, units, _, filters, closable = query
         self._find(units, filters, found)
         if closable:
-            # Closed spellings ("fewshot" for "few shot") only where this index has the word.
-            present = [(i, unit) for i, unit in closable if self._lookup(unit) is not None]
+            # Closed spellings ("fewshot" for "few shot") only where a paper writes the word
+            # as one token: where it is written open, the open sequence already matched.
+            present = [(i, unit) for i, unit in closable if unit[0] in self._single]
             if present:
                 for sequence, sequence_filters in closed_variants(query, present):
                     self._find(sequence, sequence_filters, found)

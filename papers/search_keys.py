@@ -124,8 +124,10 @@ def _keyword_tokens(text: str) -> tuple[tuple[str, str], ...]:
     # Typed with caps lock on ("GRAPH NEURAL NETWORK"): words, not acronyms.
     shouting = text.isupper() and any(len(w) > 5 for w in words)
     tokens = []
+    prefixed = False
     for word in words:
         if word.islower():
+            prefixed = prefixed or word in BOUND_PREFIXES
             tokens.append(("word", word if word.isascii() else fold(word)))
         elif word.isdigit():
             tokens.append(("digits", word))
@@ -134,8 +136,10 @@ def _keyword_tokens(text: str) -> tuple[tuple[str, str], ...]:
                 word = word[:-1]  # "GPTs", "LLMs": the plural of an acronym
             tokens.append(("cased", word))
         else:
-            tokens.append(("word", fold(word.lower())))
-    if len(tokens) > 1 and not BOUND_PREFIXES.isdisjoint([w for _, w in tokens]):
+            word = fold(word.lower())
+            prefixed = prefixed or word in BOUND_PREFIXES
+            tokens.append(("word", word))
+    if prefixed and len(tokens) > 1:
         # Close a bound prefix onto the next word, unless that word begins with a prefix
         # itself ("non autoregressive" stays open): the text side closes pairs of tokens,
         # never three, and the rule gives the same answer on its own output.
@@ -172,23 +176,28 @@ def parse_keyword(text: str) -> Query:
 def _compile(tokens: tuple[tuple[str, str], ...]) -> Query:
     cache = stems
     units = []
+    plain = []  # False for an acronym's cased unit, which the pair filter does not know
+    filters = []
+    closable = []
+    previous = None  # (kind, word, unit) of the previous token
     for kind, word in tokens:
         if kind == "word":
-            units.append((cache.get(word) or stem(word),))
+            unit: Unit = (cache.get(word) or stem(word),)
         elif kind == "digits":
-            units.append((word,))
+            unit = (word,)
         else:
-            units.append((CASED + word,) if word.isupper() else (CASED + word, CASED + word.upper()))
+            unit = (CASED + word,) if word.isupper() else (CASED + word, CASED + word.upper())
+        if previous is not None:
+            if kind != "cased" and previous[0] != "cased":
+                filters.append(hash((previous[2][0], unit[0])))
+            if kind == previous[0] == "word":
+                pair = previous[1] + word
+                closable.append((len(units) - 1, (cache.get(pair) or stem(pair),)))
+        units.append(unit)
+        plain.append(kind != "cased")
+        previous = (kind, word, unit)
     normalized = " ".join([word for _, word in tokens])
-    if len(units) < 2:
-        return (normalized, tuple(units), (True,) * len(units), (), ())
-    plain = tuple([kind != "cased" for kind, _ in tokens])
-    closable = []
-    for i in range(len(tokens) - 1):
-        if tokens[i][0] == tokens[i + 1][0] == "word":
-            pair = tokens[i][1] + tokens[i + 1][1]
-            closable.append((i, (cache.get(pair) or stem(pair),)))
-    return (normalized, tuple(units), plain, pair_filters(units, plain), tuple(closable))
+    return (normalized, tuple(units), tuple(plain), tuple(filters), tuple(closable))
 
 
 def pair_filters(units, plain) -> tuple[int, ...]:

@@ -82,7 +82,7 @@ def paper_data(paper) -> PaperData:
         arxiv_url=arxiv,
         pdf_url=f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else "",
         code_url=paper.github_url or "",
-        upvotes=paper.upvotes or 0,
+        upvotes=max(paper.upvotes or 0, getattr(paper, "listing_upvotes", 0) or 0),
     )
 
 

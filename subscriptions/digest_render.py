@@ -127,7 +127,8 @@ def _topics(d: DigestInput, shown: list) -> str:
     for _, matched, _ in shown:
         for k in matched:
             counts[k] = counts.get(k, 0) + 1
-    ranked = sorted(counts, key=lambda k: -counts[k])
+    typed = {k: i for i, k in enumerate(d.keywords)}
+    ranked = sorted(counts, key=lambda k: (-counts[k], typed.get(k, len(typed))))
     return ", ".join(ranked[:3]) + (" and more" if len(ranked) > 3 else "")
 
 

@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Max, OuterRef, Subquery
 
 from papers.models import DailyNote, Listing, Paper
 from papers.search import PaperIndex
@@ -282,7 +282,7 @@ def papers_data(paper_ids: Iterable[int]) -> dict[int, PaperData]:
         if len(_PAPERS) > 50_000:
             _PAPERS.clear()
         fields = ("id", "title", "abstract", "authors", "arxiv_id", "github_url", "upvotes", "updated_at")
-        for paper in Paper.objects.filter(pk__in=stale).only(*fields):
+        for paper in Paper.objects.filter(pk__in=stale).only(*fields).annotate(listing_upvotes=Max("listings__upvotes")):
             _PAPERS[paper.id] = paper_data(paper)
     return {pid: _PAPERS[pid] for pid in versions if pid in _PAPERS and pid}
 

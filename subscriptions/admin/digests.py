@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.text import Truncator
 
 from ..digest_mime import email_message, sender_domain
@@ -79,8 +78,9 @@ class DigestAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
-        since = timezone.now().date() - dt.timedelta(days=COUNT_DAYS)
-        rows = (Digest.objects.filter(digest_date__gte=since).order_by().values_list("digest_date", "status")
+        # The most recent days that have digests, whatever today is.
+        days = list(Digest.objects.order_by("-digest_date").values_list("digest_date", flat=True).distinct()[:COUNT_DAYS])
+        rows = (Digest.objects.filter(digest_date__in=days).order_by().values_list("digest_date", "status")
                 .annotate(n=Count("id")))
         per_day: dict[dt.date, dict[str, int]] = {}
         for day, status, n in rows:

@@ -47,7 +47,7 @@ BATCH_SIZE = 500  # digests per send task: one SMTP connection each
 # Longer than the send task's hard time limit (tasks.py), so the sweeper never
 # touches a batch whose task may still be running.
 STUCK_AFTER = dt.timedelta(minutes=20)
-ORPHAN_DAYS = 2  # ready rows older than this are not re-enqueued by the sweeper
+ORPHAN_DAYS = 2  # ready rows built longer ago are left alone by the sweeper (see the Digest admin)
 RUN_DAY_POLL = 0.25
 EAGER_RETRIES = (1.0, 4.0, 15.0)  # seconds between tries when no broker is there to retry
 
@@ -250,7 +250,7 @@ def digests_sweep_stuck(*, older_than: dt.timedelta = STUCK_AFTER, now: dt.datet
     cutoff = now - older_than
     failed, reset = digests_release_stuck(cutoff=cutoff)
     orphans = list(
-        Digest.objects.filter(status=Digest.Status.READY, digest_date__gte=now.date() - dt.timedelta(days=ORPHAN_DAYS))
+        Digest.objects.filter(status=Digest.Status.READY, created_at__gte=now - dt.timedelta(days=ORPHAN_DAYS))
         .filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, created_at__lt=cutoff))
         .order_by("id").values_list("id", flat=True)
     )

@@ -1,0 +1,266 @@
+"""What the digest email looks like: subject, preheader, headers, both parts, styles, size, escaping."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import re
+
+import lxml.html
+import pytest
+from django.core import mail
+
+from subscriptions import digest_render
+from subscriptions.digest_content import DigestInput, Note, PaperData, note_from_markdown
+from subscriptions.digest_mime import message_bytes
+from subscriptions.digest_render import HTML_LIMIT, render_digest, render_reference
+from subscriptions.models import Digest, Subscriber
+from subscriptions.services.digests import digests_run_day
+from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
+
+DAY = dt.date(2024, 3, 12)
+
+
+def paper_data(n: int, **fields) -> PaperData:
+    values = dict(
+        id=n, version="v1", title=f"Speech Pretraining, Part {n}", authors="Ada Lovelace, Alan Turing",
+        abstract="We pretrain speech models at scale and report results. " * 3, url=f"https://site.test/papers/{n}/",
+        arxiv_url=f"https://arxiv.org/abs/2403.{n:05d}", pdf_url=f"https://arxiv.org/pdf/2403.{n:05d}",
+        code_url="", upvotes=10 * n,
+    )
+    values.update(fields)
+    return PaperData(**values)
+
+
+def digest_input(items, *, matched_count=None, note: Note | None = None, keywords=("pretraining", "speech"),
+                 email_address="reader@example.org") -> DigestInput:
+    return DigestInput(
+        digest_id=42, digest_date=DAY, subscriber_id=7, token_version=1, email=email_address, frequency="daily",
+        keywords=tuple(keywords), items=list(items),
+        matched_count=len(items) if matched_count is None else matched_count, note=note,
+    )
+
+
+def canonical(html: str) -> str:
+    """The page as a browser reads it: parsed and serialized again, whitespace collapsed."""
+    text = lxml.html.tostring(lxml.html.document_fromstring(html), encoding="unicode")
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", text)).strip()
+
+
+def style_blocks(html: str) -> list[str]:
+    return re.findall(r"<style[^>]*>(.*?)</style>", html, flags=re.S)
+
+
+# --- through the real pipeline -------------------------------------------------------------------
+
+
+@pytest.fixture
+def delivered(db, settings):
+    """One subscriber's real digest for DAY, built and sent (locmem backend)."""
+    settings.SITE_URL = "https://papers.example.org"
+    settings.DEFAULT_FROM_EMAIL = "Trending Papers <digest@papers.example.org>"
+    for n, title in enumerate(["Scaling Pretraining for Speech", "Speech Recognition in the Wild",
+                               "Pretraining Without Labels"], start=1):
+        paper = PaperFactory(title=title, abstract=f"{title}. Costs fall as $\\mathcal{{O}}(n^2)$, about 5times less.",
+                             github_url="https://github.com/x/y" if n == 1 else "")
+        ListingFactory(paper=paper, listed_on=DAY, upvotes=n * 7)
+    DailyNoteFactory(date=DAY, body="Three **speech** papers today.")
+    subscriber = SubscriberFactory(email="reader@example.org")
+    for text in ("pretraining", "speech"):
+        KeywordFactory(subscriber=subscriber, text=text)
+
+    counts = digests_run_day(digest_date=DAY)
+
+    assert (counts.built, counts.sent) == (1, 1)
+    [message] = mail.outbox
+    return message, Digest.objects.get(subscriber=subscriber, digest_date=DAY)
+
+
+def test_it_says_what_is_inside_in_the_subject_and_preheader(delivered):
+    message, _ = delivered
+    html = message.alternatives[0][0]
+
+    assert message.subject == "3 new papers on pretraining, speech — Mar 12"
+    preheader = lxml.html.document_fromstring(html).find_class("preheader")[0]
+    assert preheader.text_content().startswith("Top: Scaling Pretraining for Speech")
+    assert "display:none" in preheader.get("style").replace(" ", "")
+
+
+def test_it_carries_the_list_and_identity_headers(delivered, client):
+    message, digest = delivered
+    headers = message.extra_headers
+
+    assert message.from_email == "Trending Papers <digest@papers.example.org>"
+    assert message.to == ["reader@example.org"]
+    assert headers["Message-ID"] == digest.message_id == f"<digest-{digest.pk}.20240312@papers.example.org>"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Id"] == "Trending Papers digest <digest.papers.example.org>"
+    one_click, mailto = re.findall(r"<([^>]+)>", headers["List-Unsubscribe"])
+    assert one_click.startswith("https://papers.example.org/unsubscribe/") and one_click.endswith("/one-click/")
+    assert mailto == "mailto:digest@papers.example.org?subject=unsubscribe"
+    # The one-click URL really unsubscribes (RFC 8058: a POST with that body).
+    response = client.post(one_click.removeprefix("https://papers.example.org"), {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert Subscriber.objects.get(email="reader@example.org").status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_it_sends_a_text_part_that_reads_on_its_own(delivered):
+    message, _ = delivered
+    text = message.body
+
+    assert text.startswith("3 new papers on pretraining, speech — Mar 12")
+    assert "1. Scaling Pretraining for Speech" in text
+    assert "EDITOR'S NOTE\nThree speech papers today." in text
+    assert "matched: pretraining, speech" in text
+    assert "Code: https://github.com/x/y" in text
+    assert "▲ 7" in text  # upvotes: the best a listing reported
+    assert "Unsubscribe: https://papers.example.org/unsubscribe/" in text
+    assert "You get this daily digest because reader@example.org subscribed" in text
+    assert "<strong>" not in text and "**" not in text  # the note's Markdown, read as text
+
+
+def test_it_shows_latex_as_readable_text(delivered):
+    message, _ = delivered
+    html, text = message.alternatives[0][0], message.body
+
+    for part in (html, text):
+        assert "\\mathcal" not in part and "$" not in part and "5times" not in part
+        assert "5× less" in part
+
+
+def test_it_inlines_the_styles_and_keeps_only_media_rules(delivered):
+    message, _ = delivered
+    html = message.alternatives[0][0]
+    page = lxml.html.document_fromstring(html)
+
+    [css] = style_blocks(html)
+    assert re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*\s*\}", "", css).strip() == ""
+    assert "prefers-color-scheme: dark" in css  # dark-mode colours for clients that read <style>
+    paper = page.find_class("paper")[0]
+    assert "padding:16px 24px" in paper.get("style").replace("; ", ";")
+    assert page.find_class("container")[0].get("width") == "600"
+    assert not page.xpath("//img | //link | //script")  # nothing to fetch, nothing to run
+    assert "@import" not in html and "@font-face" not in html
+    mark = page.xpath("//mark")[0]
+    assert mark.text in ("Pretraining", "Speech") and "background-color" in mark.get("style")
+
+
+def test_it_links_titles_arxiv_pdf_code_and_the_web_view(delivered, client):
+    message, digest = delivered
+    page = lxml.html.document_fromstring(message.alternatives[0][0])
+    links = {a.text_content().strip(): a.get("href") for a in page.iter("a")}
+
+    assert links["arXiv"].startswith("https://arxiv.org/abs/")
+    assert links["PDF"].startswith("https://arxiv.org/pdf/")
+    assert links["Code"] == "https://github.com/x/y"
+    title = page.find_class("title")[0].find("a")
+    assert title.get("href") == f"https://papers.example.org/papers/{digest.papers[0]}/"
+    view = links["View in browser"]
+    response = client.get(view.removeprefix("https://papers.example.org"))
+    assert response.status_code == 200
+    shown = lxml.html.document_fromstring(response.content.decode()).text_content()
+    assert "Scaling Pretraining for Speech" in " ".join(shown.split())
+
+
+# --- the fast assembly against the reference render ------------------------------------------------
+
+
+CASES = {
+    "plain": lambda: digest_input([(paper_data(1), ("speech",), ("Speech",))]),
+    "note and more": lambda: digest_input(
+        [(paper_data(n), ("pretraining",), ("Pretraining",)) for n in range(1, 11)], matched_count=17,
+        note=note_from_markdown("A **good** day. [Read](https://example.org/x) <script>alert(1)</script>")),
+    "no arxiv, code, no authors": lambda: digest_input(
+        [(paper_data(3, arxiv_url="", pdf_url="", code_url="https://github.com/a/b", authors=""), ("speech",), ())]),
+    "hostile": lambda: digest_input(
+        [(paper_data(4, title='<script>alert("x")</script> & Speech <b>bold</b>', authors="O'Brien & <Co>",
+                      abstract="<img src=x onerror=alert(1)> speech \u2028 done"),
+          ('<img src=x onerror=alert(1)>', "speech & \"co\""), ("Speech", "speech"))],
+        keywords=('<img src=x onerror=alert(1)>', "speech & \"co\""), email_address="o'brien+x@example.org"),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", list(CASES))
+def test_it_assembles_exactly_what_the_templates_and_premailer_render(case):
+    digest = CASES[case]()
+
+    fast = render_digest(digest)
+    subject, text, html = render_reference(digest)
+
+    assert fast.subject == subject
+    assert fast.text == text
+    assert canonical(fast.html) == canonical(html)
+
+
+@pytest.mark.django_db
+def test_it_escapes_hostile_titles_and_keywords():
+    fast = render_digest(CASES["hostile"]())
+    page = lxml.html.document_fromstring(fast.html)
+
+    assert not page.xpath("//script | //img | //b")
+    assert '<script>alert("x")</script> & Speech <b>bold</b>' in page.find_class("title")[0].text_content()
+    assert "matched: <img src=x onerror=alert(1)>" in page.find_class("why")[0].text_content()
+    assert "&lt;script&gt;" in fast.html
+    assert '<script>alert("x")</script>' in fast.text  # plain text is plain
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_html_under_the_clipping_limit_by_shortening_abstracts_first():
+    long = "Speech " + "pretraining at scale with many words " * 600
+    digest = digest_input([(paper_data(n, abstract=long), ("speech",), ("Speech",)) for n in range(1, 11)])
+
+    fast = render_digest(digest)
+
+    assert fast.html_size == len(fast.html.encode()) <= HTML_LIMIT
+    assert fast.shown == 10  # shorter abstracts were enough
+    abstracts = lxml.html.document_fromstring(fast.html).find_class("abstract")
+    assert abstracts and all(len(a.text_content()) <= digest_render.ABSTRACT_CHARS + 2 for a in abstracts)
+
+
+@pytest.mark.django_db
+def test_it_moves_papers_into_n_more_when_shorter_abstracts_are_not_enough(monkeypatch):
+    monkeypatch.setattr(digest_render, "HTML_LIMIT", 12_000)
+    digest = digest_input([(paper_data(n), ("speech",), ("Speech",)) for n in range(1, 11)], matched_count=10)
+
+    fast = render_digest(digest)
+
+    assert len(fast.html.encode()) <= 12_000
+    assert 1 <= fast.shown < 10
+    page = lxml.html.document_fromstring(fast.html)
+    assert len(page.find_class("paper")) == fast.shown
+    assert not page.find_class("abstract")  # abstracts went first
+    more = page.find_class("more")[0].text_content()
+    assert f"{10 - fast.shown} more paper" in more
+    subject, text, html = render_reference(digest, shown=fast.shown, abstract_chars=0)
+    assert canonical(fast.html) == canonical(html) and fast.text == text
+
+
+@pytest.mark.django_db
+def test_it_builds_mime_that_mail_clients_parse_back_to_the_same_email():
+    rendered = render_digest(CASES["note and more"]())
+
+    raw = message_bytes(rendered)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert not any(line.startswith(b".") for line in raw.split(b"\r\n"))  # nothing to dot-stuff
+    assert parsed["Subject"] == rendered.subject == "17 new papers on pretraining — Mar 12"
+    assert parsed["Message-ID"] == rendered.message_id
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "one-click" in str(parsed["List-Unsubscribe"]) and "mailto:" in str(parsed["List-Unsubscribe"])
+    assert parsed["To"] == "reader@example.org" and parsed["Date"]
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert parsed.get_body(("plain",)).get_content() == rendered.text
+    assert parsed.get_body(("html",)).get_content() == rendered.html
+
+
+@pytest.mark.django_db
+def test_it_encodes_a_cached_card_the_same_as_the_whole_email():
+    first = render_digest(CASES["note and more"]())
+    again = render_digest(CASES["note and more"]())  # cards now come from the cache
+
+    for rendered in (first, again):
+        parsed = email.message_from_bytes(message_bytes(rendered), policy=email.policy.default)
+        assert parsed.get_body(("html",)).get_content() == rendered.html
+    assert canonical(first.html) == canonical(again.html)

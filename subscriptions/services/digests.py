@@ -189,6 +189,8 @@ def _insert_rows(rows: list[tuple], digest_date: dt.date) -> None:
             "CREATE TEMPORARY TABLE IF NOT EXISTS digest_build_rows (subscriber_id bigint, status varchar(8), "
             "papers jsonb, matches jsonb, terms jsonb, matched_count integer) ON COMMIT DELETE ROWS"
         )
+        # Inside an outer transaction (a test, a request) there was no commit since the last chunk.
+        cursor.execute("TRUNCATE digest_build_rows")
         with cursor.copy("COPY digest_build_rows FROM STDIN") as copy:
             for sid, status, papers, matches, terms, total in rows:
                 copy.write_row((sid, status, dumps(papers), dumps(matches), dumps(terms), total))

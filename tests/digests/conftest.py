@@ -119,7 +119,14 @@ class SinkHandler:
         self.defer_first = 0  # answer 451 at end of DATA for the first N messages
         self.reject_rcpt: set[str] = set()  # answer 550 at RCPT for these addresses
         self.reply_delay = 0.0  # seconds to wait before the 250 (a slow server)
+        self.pipelining = True  # advertise PIPELINING (RFC 2920) like Postfix; False: one command at a time
         self._parser = email.parser.BytesHeaderParser(policy=email.policy.default)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject_rcpt:
@@ -325,11 +332,15 @@ class WorkerProcess:
         self._reap(timeout=10)
         return killed
 
+    def succeeded(self, task_name: str) -> int:
+        """How many runs of the task this worker logged as finished (succeeded, or retry/failure)."""
+        return len(re.findall(rf"Task {re.escape(task_name)}\[[^\]]+\] (?:succeeded|retry|raised)", self.log(10**6)))
+
     def stop(self) -> None:
-        """Warm shutdown, bounded; then SIGKILL whatever of ours is left."""
+        """Cold shutdown (the tests are over; Redis is flushed), bounded; then SIGKILL what is left of ours."""
         if self.proc.poll() is None:
             self.children()
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGQUIT)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:

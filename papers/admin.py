@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 
 from .forms import ImportPapersForm
 from .models import DailyNote, Listing, Paper
-from .services import papers_import_text
+from .services import papers_flags_set, papers_import_text
 from .templatetags.papers_site import render_markdown
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class PaperAdmin(admin.ModelAdmin):
 
     def _set(self, request: HttpRequest, queryset: QuerySet[Paper], verb: str, **flags: bool) -> None:
         # Re-select by id: the changelist queryset carries an aggregate annotation.
-        changed = Paper.objects.filter(id__in=queryset.values("id")).update(**flags)
+        changed = papers_flags_set(paper_ids=queryset.values_list("id", flat=True), **flags)
         self.message_user(request, f"{changed} paper{'s' if changed != 1 else ''} {verb}.", messages.SUCCESS)
 
     def get_urls(self):

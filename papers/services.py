@@ -422,3 +422,14 @@ def papers_import_text(*, text: str, name: str, format: str = "auto", listed_on:
     result.created, result.updated = counts.created, counts.updated
     result.unchanged, result.skipped = counts.unchanged, counts.skipped
     return result
+
+
+def papers_flags_set(*, paper_ids: Iterable[int], is_featured: bool | None = None, is_hidden: bool | None = None) -> int:
+    """Feature/unfeature or hide/unhide papers in one UPDATE; returns how many rows it touched.
+
+    Idempotent: setting a flag a paper already has changes nothing but updated_at.
+    """
+    flags = {name: value for name, value in (("is_featured", is_featured), ("is_hidden", is_hidden)) if value is not None}
+    if not flags:
+        raise ValueError("papers_flags_set needs is_featured or is_hidden")
+    return Paper.objects.filter(id__in=list(paper_ids)).update(**flags, updated_at=timezone.now())

@@ -237,17 +237,17 @@ def free_port() -> int:
 
 
 class SmtpSink:
-    """Postfix smtp-sink on a loopback port; -c prints a running `mesg=N` counter we read."""
+    """Postfix smtp-sink on a loopback port; -c writes a running `mesg=N` counter to a file we read at the end."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, workdir: Path) -> None:
         exe = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
         if not os.access(exe, os.X_OK):
             raise CommandError("smtp-sink not found: run `make system-deps` (Debian package postfix)")
         # As root smtp-sink insists on dropping privileges (-u) after binding.
         cmd = [exe, "-c", *(["-u", "nobody"] if os.geteuid() == 0 else []), f"127.0.0.1:{port}", "1000"]
-        self.port, self.count = port, 0
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        threading.Thread(target=self._read, daemon=True).start()
+        self.port, self.counter = port, workdir / "smtp-sink.out"
+        with open(self.counter, "wb") as out:  # a file, not a pipe: reading it costs nothing during the run
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -260,19 +260,18 @@ class SmtpSink:
         self.stop()
         raise CommandError(f"smtp-sink did not start on 127.0.0.1:{port}")
 
-    def _read(self) -> None:
-        tail = b""
-        while chunk := os.read(self.proc.stdout.fileno(), 65536):
-            found = re.findall(rb"mesg=(\d+)", tail + chunk)
-            if found:
-                self.count = int(found[-1])
-            tail = chunk[-64:]
+    @property
+    def count(self) -> int:
+        with open(self.counter, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 256))
+            found = re.findall(rb"mesg=(\d+)", f.read())
+        return int(found[-1]) if found else 0
 
     def wait_count(self, at_least: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout
-        while self.count < at_least and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.count
+        while (count := self.count) < at_least and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return count
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -284,18 +283,21 @@ class SmtpSink:
                 self.proc.wait()
 
 
-def children_of(pid: int) -> list[int]:
-    kids = []
+def parents() -> dict[int, int]:
+    """{pid: parent pid} of every process, from one walk of /proc."""
+    found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
+                    found[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
-            if int(fields[1]) == pid:
-                kids.append(int(entry))
-    return kids
+    return found
+
+
+def children_of(pid: int, ppids: dict[int, int] | None = None) -> list[int]:
+    return [kid for kid, parent in (ppids or parents()).items() if parent == pid]
 
 
 def vm_hwm_kb(pid: int) -> int:
@@ -340,7 +342,7 @@ class RssSampler(threading.Thread):
     backends serving the bench database; only their CPU is reported.
     """
 
-    def __init__(self, roots: dict[str, tuple[int, bool]], services: dict[str, tuple[str, ...]], interval: float = 0.25) -> None:
+    def __init__(self, roots: dict[str, tuple[int, bool]], services: dict[str, tuple[str, ...]], interval: float = 1.0) -> None:
         super().__init__(daemon=True)
         self.roots, self.services, self.interval = roots, services, interval
         self.peak_kb: dict[str, int] = {}
@@ -349,6 +351,7 @@ class RssSampler(threading.Thread):
         self.cpu_last: dict[int, float] = {}
         self._halt = threading.Event()
         self._primed = False
+        self._rounds = 0
         self.sample()
         self._primed = True
 
@@ -360,7 +363,20 @@ class RssSampler(threading.Thread):
         self.label[pid] = label
         self.cpu_last[pid] = max(self.cpu_last.get(pid, 0.0), cpu)
 
-    def sample(self) -> None:
+    def sample(self, *, discover: bool | None = None) -> None:
+        # Walking all of /proc is the expensive part: do it every 10th round; in
+        # between re-read the processes already found (pool children live long).
+        discover = self._rounds % 10 == 0 if discover is None else discover
+        self._rounds += 1
+        if not discover:
+            for pid, label in list(self.label.items()):
+                if label in self.services:
+                    self._see(label, pid)
+                elif hwm := vm_hwm_kb(pid):
+                    self.peak_kb[label] = max(self.peak_kb.get(label, 0), hwm)
+                    self._see(label, pid)
+            return
+        ppids = parents()
         for name, (root, recurse) in self.roots.items():
             todo = [(name, root)]
             while todo:
@@ -370,14 +386,14 @@ class RssSampler(threading.Thread):
                     self.peak_kb[label] = max(self.peak_kb.get(label, 0), hwm)
                     self._see(label, pid)
                 if recurse:
-                    todo += [(f"{label}.{kid}", kid) for kid in children_of(pid)]
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or self.label.get(int(entry), next(iter(self.services), "")) not in self.services:
+                    todo += [(f"{label}.{kid}", kid) for kid in children_of(pid, ppids)]
+        for pid in ppids:
+            if pid in self.label and self.label[pid] not in self.services:
                 continue  # one of ours, already counted
-            cmd = cmdline(int(entry))
+            cmd = cmdline(pid)
             for label, needles in self.services.items():
                 if any(needle in cmd for needle in needles):
-                    self._see(label, int(entry))
+                    self._see(label, pid)
                     break
 
     def cpu(self, *labels: str) -> float:
@@ -391,7 +407,7 @@ class RssSampler(threading.Thread):
     def stop(self) -> None:
         self._halt.set()
         self.join(timeout=5)
-        self.sample()
+        self.sample(discover=True)
 
 
 class Workers:
@@ -485,7 +501,7 @@ class Command(BaseCommand):
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
-        sink = SmtpSink(int(os.environ["BENCH_SINK_PORT"]))
+        sink = SmtpSink(int(os.environ["BENCH_SINK_PORT"]), Path(tempfile.mkdtemp(prefix="bench_digests-sink-")))
         results = []
         try:
             for n in sizes:

@@ -404,7 +404,9 @@ class Delivery:
         """Put a task on the real broker by name, as beat or another process would."""
         from celery import Celery
 
-        producer = Celery("e2-producer", broker=self.env["CELERY_BROKER_URL"])
+        # set_as_current=False: otherwise shared tasks in this test process would bind to this
+        # non-eager app and later tests would send to Redis instead of running in-process.
+        producer = Celery("e2-producer", broker=self.env["CELERY_BROKER_URL"], set_as_current=False)
         producer.conf.task_serializer = "json"
         try:
             producer.send_task(name, args=list(args), kwargs=kwargs or {})

@@ -501,6 +501,13 @@ class Command(BaseCommand):
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # held until we exit: two benches on one database spoil each other
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext('bench_digests'))")
+            if not cursor.fetchone()[0]:
+                raise CommandError(f"another bench_digests is running on {connection.settings_dict['NAME']}; "
+                                   "wait for it or use --database-url and --redis-url of your own")
         sink = SmtpSink(int(os.environ["BENCH_SINK_PORT"]), Path(tempfile.mkdtemp(prefix="bench_digests-sink-")))
         results = []
         try:

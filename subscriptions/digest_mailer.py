@@ -21,6 +21,7 @@ anymail ESPs), one message per call.
 from __future__ import annotations
 
 import enum
+import re
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable, Iterator
@@ -45,7 +46,7 @@ class Item:
     digest_id: int
     to: str
     mail_from: str
-    data: bytes | None = None  # SMTP DATA, CRLF lines, no dot-stuffing needed (base64 parts)
+    data: bytes | None = None  # the message, CRLF lines ending in CRLF; dot-stuffed here when sent
     message: object = None  # a Django EmailMessage for DjangoBatchSender
 
 
@@ -79,6 +80,14 @@ Checkpoint = Callable[[list[Result], "Item | None"], bool]
 _ENVELOPE = (("MAIL", 250), ("RCPT", 250), ("DATA", 354))
 
 
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _stuffed(data: bytes) -> bytes:
+    """RFC 5321 dot-stuffing (a line starting with "." gets another); rare, so checked first."""
+    return _LEADING_DOT.sub(b"..", data) if data.startswith(b".") or b"\n." in data else data
+
+
 def _reply(code: int, text: bytes) -> str:
     return f"{code} {text.decode('utf-8', 'replace')}".strip()
 
@@ -89,6 +98,8 @@ class SmtpBatchSender:
     def __init__(self) -> None:
         self.smtp: smtplib.SMTP | None = None
         self.pipelining = False
+        self.eight_bit = False
+        self._mail_from_options = ""
 
     def open(self) -> None:
         timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 20
@@ -112,6 +123,8 @@ class SmtpBatchSender:
             raise
         self.smtp = smtp
         self.pipelining = smtp.has_extn("pipelining")
+        self.eight_bit = smtp.has_extn("8bitmime")
+        self._mail_from_options = " BODY=8BITMIME" if self.eight_bit else ""
 
     @staticmethod
     def _ssl_context() -> ssl.SSLContext:
@@ -169,7 +182,8 @@ class SmtpBatchSender:
                 smtp.getreply()
                 self._rset = False
             for command, expected in _ENVELOPE:
-                line = {"MAIL": f"MAIL FROM:<{item.mail_from}>", "RCPT": f"RCPT TO:<{item.to}>", "DATA": "DATA"}[command]
+                line = {"MAIL": f"MAIL FROM:<{item.mail_from}>{self._mail_from_options}", "RCPT": f"RCPT TO:<{item.to}>",
+                        "DATA": "DATA"}[command]
                 smtp.send(f"{line}\r\n".encode())
                 code, text = smtp.getreply()
                 if code != expected:
@@ -178,7 +192,7 @@ class SmtpBatchSender:
             else:
                 if not self._hand_over(item, checkpoint):
                     return
-                smtp.send(item.data + b".\r\n")
+                smtp.send(_stuffed(item.data) + b".\r\n")
                 self._settle()
 
     def _deliver_pipelined(self, items: Iterator[Item], checkpoint: Checkpoint) -> None:
@@ -187,9 +201,10 @@ class SmtpBatchSender:
         smtp = self.smtp
         for item in items:
             rset, self._rset = self._rset, False
-            content = self._in_flight.data + b".\r\n" if self._in_flight is not None else b""
+            content = _stuffed(self._in_flight.data) + b".\r\n" if self._in_flight is not None else b""
             smtp.send(content + (b"RSET\r\n" if rset else b"")
-                      + f"MAIL FROM:<{item.mail_from}>\r\nRCPT TO:<{item.to}>\r\nDATA\r\n".encode())
+                      + f"MAIL FROM:<{item.mail_from}>{self._mail_from_options}\r\nRCPT TO:<{item.to}>\r\n"
+                        "DATA\r\n".encode())
             if self._in_flight is not None:
                 self._settle()
             if rset:
@@ -203,7 +218,7 @@ class SmtpBatchSender:
                 if not self._hand_over(item, checkpoint):
                     return
         if self._in_flight is not None:
-            smtp.send(self._in_flight.data + b".\r\n")
+            smtp.send(_stuffed(self._in_flight.data) + b".\r\n")
             self._settle()
 
     def _hand_over(self, item: Item, checkpoint: Checkpoint) -> bool:

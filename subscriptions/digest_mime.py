@@ -1,8 +1,9 @@
 """Digest headers and MIME: the bytes that go to the SMTP server, or the same as a Django message.
 
-Built by hand from pre-encoded parts (subscriptions.digest_render keeps every
-card's base64), because email.message costs more than the rest of an email put
-together; tests parse the result back with the standard library's email parser.
+Built by hand from parts that are already bytes (subscriptions.digest_render
+keeps every card as SMTP-ready bytes), because email.message costs more than
+the rest of an email put together; tests parse the result back with the
+standard library's email parser, and a test keeps the two in agreement.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import binascii
 import datetime as dt
 import time
 import uuid
+from functools import lru_cache
 from email.utils import formatdate, parseaddr
 from typing import TYPE_CHECKING
 
@@ -52,15 +54,19 @@ def encode_header(value: str) -> str:
     """RFC 2047 base64 encoded-words of at most 75 characters, folded; ASCII stays as it is."""
     if value.isascii():
         return value
-    words, chunk = [], b""
-    for char in value:
-        b = char.encode()
-        if len(chunk) + len(b) > 45:
-            words.append(chunk)
-            chunk = b""
-        chunk += b
-    words.append(chunk)
+    data, words = value.encode(), []
+    while data:
+        cut = min(len(data), 45)
+        while cut < len(data) and data[cut] & 0xC0 == 0x80:  # never split a character
+            cut -= 1
+        words.append(data[:cut])
+        data = data[cut:]
     return "\r\n ".join(f"=?utf-8?b?{binascii.b2a_base64(w, newline=False).decode()}?=" for w in words)
+
+
+@lru_cache(maxsize=8)
+def _list_id(value: str) -> str:
+    return encode_header(value)
 
 
 def _date() -> str:
@@ -70,11 +76,29 @@ def _date() -> str:
     return _DATE[1]
 
 
-def message_bytes(r: RenderedDigest) -> bytes:
-    """The whole message as SMTP DATA: CRLF lines, base64 parts (so no line needs dot-stuffing)."""
-    from .digest_render import base64_lines
+def message_bytes(r: RenderedDigest, *, eight_bit: bool = True) -> bytes:
+    """The whole message as SMTP DATA (CRLF lines, not yet dot-stuffed).
 
-    boundary = f"=_digest_{uuid.uuid4().hex}"  # "=_" never occurs in base64 text
+    Parts go as 8bit UTF-8 (RFC 6152) when the server takes 8BITMIME and every
+    line fits SMTP's 998 bytes: the cached cards are already bytes, nothing is
+    encoded per email, and the server reads a third fewer bytes. Otherwise, base64.
+    """
+    from .digest_render import wire
+
+    boundary = f"=_digest_{uuid.uuid4().hex}"  # "=_" occurs in neither base64 nor our HTML
+    text, text_longest = wire(r.text)
+    html_longest = r.html_longest if r.html_data else 999
+    parts = []
+    for content_type, body, longest, pieces in (("text/plain", text, text_longest, None),
+                                                ("text/html", None, html_longest, r.html_data)):
+        if eight_bit and longest <= 998:
+            encoding, payload = "8bit", body if pieces is None else b"".join(pieces)
+        else:
+            raw = body if pieces is None else (b"".join(pieces) if pieces else wire(r.html)[0])
+            encoding, payload = "base64", base64_lines(raw)
+        parts.append((f"--{boundary}\r\nContent-Type: {content_type}; charset=\"utf-8\"\r\n"
+                      f"Content-Transfer-Encoding: {encoding}\r\n\r\n").encode())
+        parts.append(payload if payload.endswith(b"\r\n") else payload + b"\r\n")
     head = (
         f"From: {_sender()[0]}\r\n"
         f"To: {r.to}\r\n"
@@ -83,16 +107,17 @@ def message_bytes(r: RenderedDigest) -> bytes:
         f"Message-ID: {r.message_id}\r\n"
         f"List-Unsubscribe: {r.headers['List-Unsubscribe'].replace(', <', ',' + chr(13) + chr(10) + ' <')}\r\n"
         f"List-Unsubscribe-Post: {r.headers['List-Unsubscribe-Post']}\r\n"
-        f"List-Id: {encode_header(r.headers['List-Id'])}\r\n"
+        f"List-Id: {_list_id(r.headers['List-Id'])}\r\n"
         "MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
-        f"--{boundary}\r\n"
-        'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
     ).encode()
-    middle = (f"\r\n--{boundary}\r\n"
-              'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n').encode()
-    html = b"\r\n".join(r.html_b64) if r.html_b64 else base64_lines(r.html.encode())
-    return b"".join([head, base64_lines(r.text.encode()), middle, html, f"\r\n--{boundary}--\r\n".encode()])
+    return b"".join([head, *parts, f"--{boundary}--\r\n".encode()])
+
+
+def base64_lines(data: bytes) -> bytes:
+    """Base64 in CRLF-separated lines of 76 characters (RFC 2045)."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"\r\n".join([encoded[i : i + 76] for i in range(0, len(encoded), 76)])
 
 
 def email_message(r: RenderedDigest, *, to: str | None = None, connection=None) -> EmailMultiAlternatives:

@@ -18,28 +18,27 @@ of milliseconds each, so they run once per process instead:
 
 `render_reference` renders the same email the slow way (templates + premailer
 on the whole document); a test keeps the two identical. Each card also keeps
-its base64, aligned so that pieces concatenate (`_aligned`), and
-subscriptions.digest_mime turns a RenderedDigest into SMTP bytes or a Django message.
+its SMTP-ready bytes, and subscriptions.digest_mime turns a RenderedDigest into
+the message's bytes or a Django message.
 """
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import re
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from html import escape  # what django.utils.html.escape calls, minus its lazy-string wrapper
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .digest_content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, shorten
 from .digest_mime import digest_message_id, envelope_sender, sender_domain
 from .emails import inline_css
-from .tokens import token_make
+from .digest_tokens import digest_token
 
 # Gmail clips HTML above 102 KB (102 * 1024 bytes); stay a little under it.
 HTML_LIMIT = 100_000
@@ -53,6 +52,10 @@ _DOCTYPE = "<!DOCTYPE html>\n"
 # Shell values that differ per subscriber; the same names in both render paths.
 _SHELL_NAMES = ("subject", "preheader", "headline", "date_label", "web_url", "email", "keywords",
                 "frequency", "manage_url", "unsubscribe_url", "more_label", "site_url")
+
+
+_NEEDS_ESCAPE = re.compile(r"[&<>\"']")
+_TYPED = ("subject", "preheader", "headline", "email", "keywords", "more_label", "date_label", "frequency")
 
 
 def _ph(name: str) -> str:
@@ -70,11 +73,10 @@ class Skeleton:
         self.names = parts[1::2]
 
     def fill(self, values: dict[str, str]) -> str:
-        out = [self.literals[0]]
-        for name, literal in zip(self.names, self.literals[1:]):
-            out.append(values[name])
-            out.append(literal)
-        return "".join(out)
+        parts = [None] * (2 * len(self.literals) - 1)
+        parts[0::2] = self.literals
+        parts[1::2] = [values[name] for name in self.names]
+        return "".join(parts)
 
 
 @dataclass
@@ -87,8 +89,12 @@ class RenderedDigest:
     message_id: str
     to: str
     shown: int  # papers in the email; the rest are "more on the site"
-    html_size: int = 0  # bytes
-    html_b64: list[bytes] | None = None  # the HTML's base64, in pieces that concatenate (see _aligned)
+    html_data: list[bytes] | None = None  # the HTML as SMTP bytes (CRLF), in pieces: cards come cached
+    html_longest: int = 0  # the longest line of it, in bytes (8bit MIME allows 998)
+
+    @property
+    def html_size(self) -> int:
+        return sum(map(len, self.html_data)) if self.html_data else len(self.html.encode())
 
 
 def _shape(values: dict) -> tuple[bool, ...]:
@@ -96,29 +102,30 @@ def _shape(values: dict) -> tuple[bool, ...]:
     return (bool(t["authors"]), bool(t["abstract"]), bool(t["arxiv_url"]), bool(t["code_url"]))
 
 
-def _shell_values(d: DigestInput, shown: list, more: int) -> dict[str, str]:
-    """The per-subscriber values of the shell, raw (the HTML path escapes them)."""
+def _shell_values(d: DigestInput, shown: list, more: int) -> tuple[dict[str, str], str]:
+    """(the per-subscriber values of the shell, raw: the HTML path escapes them; the unsubscribe token)."""
     topics = _topics(d, shown)
     count = d.matched_count or len(shown)
     headline = f"{count} new paper{'s' if count != 1 else ''} on {topics}"
     titles = " · ".join(p.title for p, _, _ in shown[:3])
+    unsubscribe = _token(d, "unsubscribe")  # the footer link and the List-Unsubscribe header
     values = {
         "preheader": shorten(f"Top: {titles}", 140),
         "headline": headline,
         "date_label": _date_label(d.digest_date),
-        "web_url": _url("digest_view", token_make(subscriber_id=d.subscriber_id, token_version=d.token_version,
-                                                   purpose="digest", extra=d.digest_date.isoformat())),
+        "web_url": _url("digest_view", digest_token(subscriber_id=d.subscriber_id, token_version=d.token_version,
+                                                     purpose="digest", extra=d.digest_date.isoformat())),
         "email": d.email,
         "keywords": ", ".join(d.keywords) or "your keywords",
         "frequency": d.frequency,
         "manage_url": _url("manage", _token(d, "manage")),
-        "unsubscribe_url": _url("unsubscribe", _token(d, "unsubscribe")),
+        "unsubscribe_url": _url("unsubscribe", unsubscribe),
         "more_label": f"{more} more paper{'s' if more != 1 else ''}",
         "site_url": settings.SITE_URL,
     }
     values["subject"] = " ".join(_cache_get("subject", None, lambda: Skeleton(render_to_string(
         "emails/digest-subject.txt", {name: _ph(name) for name in _SHELL_NAMES}))).fill(values).split())
-    return values
+    return values, unsubscribe
 
 
 def _topics(d: DigestInput, shown: list) -> str:
@@ -137,13 +144,13 @@ def _date_label(day: dt.date) -> str:
 
 
 def _token(d: DigestInput, purpose: str) -> str:
-    return token_make(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose=purpose)
+    return digest_token(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose=purpose)
 
 
 def _url(name: str, token: str) -> str:
-    return _cache_get("url", name, lambda: Skeleton(settings.SITE_URL + reverse(f"subscriptions:{name}",
-                                                                                    args=[_ph("token")]))).fill(
-        {"token": token})
+    prefix, suffix = _cache_get("url", name, lambda: (settings.SITE_URL + reverse(
+        f"subscriptions:{name}", args=[_ph("token")])).split(_ph("token")))
+    return f"{prefix}{token}{suffix}"
 
 
 # --- per-process caches -----------------------------------------------------------------------
@@ -156,11 +163,15 @@ def _generation() -> tuple:
     return (settings.SITE_URL, settings.DEFAULT_FROM_EMAIL, settings.TEMPLATES[0]["DIRS"][0])
 
 
-def _cache_get(kind: str, key, make):
-    """A value made once per process (and again if the site URL or sender changes)."""
+def _check_generation() -> None:
+    """Forget every cached fragment if the site URL, sender or templates changed (tests, reloads)."""
     if _CACHE.get("generation") != _generation():
         clear_caches()
         _CACHE["generation"] = _generation()
+
+
+def _cache_get(kind: str, key, make):
+    """A value made once per process (see _check_generation)."""
     full = (kind, key)
     value = _CACHE.get(full)
     if value is None:
@@ -245,34 +256,20 @@ def _note_html(note: Note) -> str:
 
 
 class Card:
-    """One paper's card, ready to concatenate: HTML padded to whole base64 lines, and its base64."""
+    """One paper's card, ready to concatenate: its HTML, the same as SMTP bytes, and its text."""
 
-    __slots__ = ("html", "b64", "size", "text")
+    __slots__ = ("html", "data", "longest", "text")
 
     def __init__(self, html: str, text: str) -> None:
-        self.html, self.b64, self.size = _aligned(html)
+        self.html = html
+        self.data, self.longest = wire(html)
         self.text = text  # with \0 where its number goes
 
 
-def _aligned(html: str) -> tuple[str, bytes, int]:
-    """(html padded with spaces to a multiple of 57 bytes, its base64 in 76-character lines, byte size).
-
-    57 bytes are exactly one base64 line, so fragments encoded apart concatenate
-    into the encoding of the whole: a card is encoded once, not once per email.
-    Spaces between table rows change nothing on the page.
-    """
-    data = html.encode()
-    pad = -len(data) % 57
-    if pad:
-        html += " " * pad
-        data += b" " * pad
-    return html, base64_lines(data), len(data)
-
-
-def base64_lines(data: bytes) -> bytes:
-    """Base64 in CRLF-separated lines of 76 characters (RFC 2045), the last one unterminated."""
-    encoded = binascii.b2a_base64(data, newline=False)
-    return b"\r\n".join([encoded[i : i + 76] for i in range(0, len(encoded), 76)])
+def wire(text: str) -> tuple[bytes, int]:
+    """(UTF-8 bytes with CRLF line ends and no bare CR, the longest line in bytes): a MIME body as is."""
+    data = text.replace("\r", "").replace("\n", "\r\n").encode()
+    return data, max(map(len, data.split(b"\r\n")))
 
 
 def _card(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> Card:
@@ -302,6 +299,7 @@ def render_digest(d: DigestInput) -> RenderedDigest:
 
     Too big: abstracts are shortened first, then papers move into "N more on the site".
     """
+    _check_generation()
     shown = list(d.items[:MAX_PAPERS])
     abstract_chars = ABSTRACT_CHARS
     while True:
@@ -318,24 +316,29 @@ def render_digest(d: DigestInput) -> RenderedDigest:
 
 def _assemble(d: DigestInput, shown: list, abstract_chars: int) -> RenderedDigest:
     more = max(d.matched_count, len(d.items)) - len(shown)
-    values = _shell_values(d, shown, more)
+    values, unsubscribe = _shell_values(d, shown, more)
     (head_skel, tail_skel), text_skel = _shell(d.note is not None, more > 0)
     cards = [_card(paper, matched, terms, abstract_chars) for paper, matched, terms in shown]
-    html_values = {k: escape(v) for k, v in values.items()}
-    text_values = dict(values, cards="".join(c.text.replace("\0", str(n), 1) for n, c in enumerate(cards, 1)))
+    # URLs are an escaped prefix and suffix around a URL-safe token (_url), the
+    # date and frequency are ours: only what people typed or titled needs escaping.
+    html_values = {**values, **{k: escape(values[k]) for k in _TYPED}}
+    for name in ("web_url", "manage_url", "unsubscribe_url", "site_url"):
+        if _NEEDS_ESCAPE.search(values[name]):
+            html_values[name] = escape(values[name])
+    text_values = dict(values, cards="".join([c.text.replace("\0", str(n), 1) for n, c in enumerate(cards, 1)]))
     if d.note is not None:
         html_values["note"] = _note_html(d.note)
         text_values["note_text"] = d.note.text
-    head, head_b64, head_size = _aligned(head_skel.fill(html_values))
+    head = head_skel.fill(html_values)
     tail = tail_skel.fill(html_values)
-    tail_bytes = tail.encode()
-    html_b64 = [head_b64, *(c.b64 for c in cards), base64_lines(tail_bytes)]
+    (head_data, head_longest), (tail_data, tail_longest) = wire(head), wire(tail)
     message_id = _message_id(d)
     return RenderedDigest(
         subject=values["subject"], preheader=values["preheader"], text=text_skel.fill(text_values),
-        html="".join([head, *(c.html for c in cards), tail]), headers=_headers(d, message_id), message_id=message_id,
-        to=d.email, shown=len(shown), html_size=head_size + sum(c.size for c in cards) + len(tail_bytes),
-        html_b64=html_b64,
+        html="".join([head, *[c.html for c in cards], tail]), headers=_headers(d, message_id, unsubscribe),
+        message_id=message_id, to=d.email, shown=len(shown),
+        html_data=[head_data, *[c.data for c in cards], tail_data],
+        html_longest=max(head_longest, tail_longest, *[c.longest for c in cards]),
     )
 
 
@@ -345,8 +348,8 @@ def _message_id(d: DigestInput) -> str:
     return f"<preview-{uuid.uuid4().hex}@{sender_domain()}>"
 
 
-def _headers(d: DigestInput, message_id: str) -> dict[str, str]:
-    one_click = _url("one_click_unsubscribe", _token(d, "unsubscribe"))
+def _headers(d: DigestInput, message_id: str, unsubscribe_token: str) -> dict[str, str]:
+    one_click = _url("one_click_unsubscribe", unsubscribe_token)
     return {
         "Message-ID": message_id,
         "List-Unsubscribe": f"<{one_click}>, <mailto:{envelope_sender()}?subject=unsubscribe>",
@@ -360,9 +363,10 @@ def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars
 
     Only tests and debugging use it: it is what `render_digest` must equal.
     """
+    _check_generation()
     items = list(d.items[: MAX_PAPERS if shown is None else shown])
     more = max(d.matched_count, len(d.items)) - len(items)
-    values = _shell_values(d, items, more)
+    values, _ = _shell_values(d, items, more)
     cards = []
     for number, (paper, matched, terms) in enumerate(items, 1):
         v = card_values(paper, matched, terms, abstract_chars)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from ..digest_mailer import ConnectionTrouble, Item, Outcome, Result, SenderRefused, SmtpBatchSender, batch_sender
 from ..digest_mime import email_message, envelope_sender, message_bytes
 from ..digest_render import render_digest
-from ..digest_selection import digest_inputs
+from ..digest_selection import digest_inputs, digest_rows
 from ..errors import TransientError
 from ..models import DeliveryEvent, Digest, Subscriber
 from .deliverability import delivery_event_record
@@ -52,17 +52,34 @@ def _in(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def _returning(sql: str, params: list) -> list[int]:
+    """Run an UPDATE ... RETURNING id and return the ids.
+
+    On PostgreSQL through a server-side-binding cursor, so the per-message
+    statements are prepared once (psycopg's automatic prepare) instead of being
+    quoted in Python and planned again each time.
+    """
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _claim(ids: list[int], stamp) -> list[int]:
     """ready -> sending for the given rows still ready; the ids this call won (UPDATE ... RETURNING)."""
     if not ids:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {T} SET status = %s, claimed_at = %s, attempts = attempts + 1, message_id = '', error = '' "
-            f"WHERE status = %s AND id IN ({_in(ids)}) RETURNING id",
-            [SENDING, stamp, READY, *ids],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
+    return sorted(_returning(
+        f"UPDATE {T} SET status = %s, claimed_at = %s, attempts = attempts + 1, message_id = '', error = '' "
+        f"WHERE status = %s AND id IN ({_in(ids)}) RETURNING id",
+        [SENDING, stamp, READY, *ids],
+    ))
 
 
 class _Book:
@@ -92,13 +109,11 @@ class _Book:
             sets.append("message_id = CASE WHEN id = %s THEN %s ELSE message_id END")
             params += [next_item.digest_id, self.message_ids[next_item.digest_id]]
             targets.append(next_item.digest_id)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {T} SET {', '.join(sets)} WHERE status = %s AND claimed_at = %s AND id IN ({_in(targets)}) "
-                "RETURNING id",
-                [*params, SENDING, self.raw_stamp, *targets],
-            )
-            owned = {row[0] for row in cursor.fetchall()}
+        owned = set(_returning(
+            f"UPDATE {T} SET {', '.join(sets)} WHERE status = %s AND claimed_at = %s AND id IN ({_in(targets)}) "
+            "RETURNING id",
+            [*params, SENDING, self.raw_stamp, *targets],
+        ))
         self.sent += len(sent)
         if set(sent) - owned:
             logger.error("digest rows sent but no longer claimed by this batch: %s", sorted(set(sent) - owned))
@@ -161,13 +176,14 @@ def digest_send_batch(*, digest_ids: list[int]) -> SendCounts:
     try:
         _fast_commits(True)
         sender = batch_sender()
-        items = _render(claimed, book, smtp=isinstance(sender, SmtpBatchSender))
-        if items:
-            sender.open()
-            try:
+        sender.open()  # first: how to encode depends on what the server takes (8BITMIME)
+        try:
+            items = _render(claimed, book, smtp=isinstance(sender, SmtpBatchSender),
+                            eight_bit=getattr(sender, "eight_bit", False))
+            if items:
                 sender.deliver(items, book.checkpoint)
-            finally:
-                sender.close()
+        finally:
+            sender.close()
     except ConnectionTrouble as trouble:
         book.record(trouble.unrecorded)
         book.release(error=str(trouble), in_flight_too=True)
@@ -207,34 +223,35 @@ def _fast_commits(on: bool) -> None:
             cursor.execute("SET synchronous_commit TO OFF" if on else "RESET synchronous_commit")
 
 
-def _render(claimed: list[int], book: _Book, *, smtp: bool) -> list[Item]:
+def _render(claimed: list[int], book: _Book, *, smtp: bool, eight_bit: bool) -> list[Item]:
     """Every message of the batch, rendered before the connection opens.
 
     Rendering first keeps the in-flight moment of each message down to the write
     itself, so a worker killed mid-batch almost never leaves a row marked in
     flight whose message had not actually gone out.
     """
-    digests = list(Digest.objects.filter(pk__in=claimed).select_related("subscriber").order_by("id"))
+    rows = digest_rows(pk__in=claimed)
     items = []
-    for d, data in zip(digests, digest_inputs(digests)):
-        if d.subscriber.status != Subscriber.Status.ACTIVE:
-            book.skip(d.pk, f"not sent: the subscriber is now {d.subscriber.status}")
+    sender = envelope_sender()
+    for row, data in zip(rows, digest_inputs(rows)):
+        digest_id, status = row[0], row[-1]
+        if status != Subscriber.Status.ACTIVE:
+            book.skip(digest_id, f"not sent: the subscriber is now {status}")
             continue
         if not data.items:
-            book.skip(d.pk, "not sent: every paper in it has been hidden since")
+            book.skip(digest_id, "not sent: every paper in it has been hidden since")
             continue
         try:
             rendered = render_digest(data)
-            to = _ascii_address(d.subscriber.email)
-            rendered.to = to
-            book.message_ids[d.pk] = rendered.message_id
+            rendered.to = to = _ascii_address(data.email)
+            book.message_ids[digest_id] = rendered.message_id
             if smtp:
-                items.append(Item(d.pk, to, envelope_sender(), data=message_bytes(rendered)))
+                items.append(Item(digest_id, to, sender, data=message_bytes(rendered, eight_bit=eight_bit)))
             else:
-                items.append(Item(d.pk, to, envelope_sender(), message=email_message(rendered)))
+                items.append(Item(digest_id, to, sender, message=email_message(rendered)))
         except Exception as exc:  # one bad digest must not hold up the other 499
-            logger.exception("digest render failed digest_id=%s", d.pk)
-            book.skip(d.pk, f"could not render: {type(exc).__name__}: {exc}", status=FAILED)
+            logger.exception("digest render failed digest_id=%s", digest_id)
+            book.skip(digest_id, f"could not render: {type(exc).__name__}: {exc}", status=FAILED)
     return items
 
 

@@ -297,7 +297,7 @@ def digests_run_day(*, digest_date: dt.date, wait: bool = True, timeout: float =
         digest_batches_enqueue(digest_date=digest_date)  # rows an earlier run left ready
         built = _build(digest_date=digest_date, subscriber_ids=None,
                        after_chunk=lambda low, high: _enqueue_ready_of(digest_date, low, high))
-        while wait and _unsettled(digest_date) and time.monotonic() < deadline:
+        while wait and _any_unsettled(digest_date) and time.monotonic() < deadline:
             time.sleep(RUN_DAY_POLL)
     after = _status_counts(digest_date)
     return DayCounts(built=built.built, sent=after["sent"] - before["sent"], skipped=built.skipped,
@@ -307,6 +307,12 @@ def digests_run_day(*, digest_date: dt.date, wait: bool = True, timeout: float =
 def _unsettled(digest_date: dt.date) -> int:
     return Digest.objects.filter(digest_date=digest_date,
                                  status__in=[Digest.Status.READY, Digest.Status.SENDING]).count()
+
+
+def _any_unsettled(digest_date: dt.date) -> bool:
+    # Polled a few times a second while the workers send: EXISTS stops at the first row.
+    return Digest.objects.filter(digest_date=digest_date,
+                                 status__in=[Digest.Status.READY, Digest.Status.SENDING]).exists()
 
 
 def _send_here(ids: list[int], deadline: float) -> None:

@@ -197,6 +197,20 @@ def test_it_assembles_exactly_what_the_templates_and_premailer_render(case):
 
 
 @pytest.mark.django_db
+def test_it_falls_back_to_base64_when_a_line_would_be_too_long_for_8bit():
+    wide = "&" * 400  # escaped, five bytes each: one 2,000-byte line
+    rendered = render_digest(digest_input([(paper_data(1, title=wide, abstract=wide), ("speech",), ())]))
+
+    raw = message_bytes(rendered, eight_bit=True)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+
+    assert rendered.html_longest > 998
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert parsed.get_body(("html",))["Content-Transfer-Encoding"] == "base64"
+    assert lines(parsed.get_body(("html",)).get_content()) == lines(rendered.html)
+
+
+@pytest.mark.django_db
 def test_it_escapes_hostile_titles_and_keywords():
     fast = render_digest(CASES["hostile"]())
     page = lxml.html.document_fromstring(fast.html)
@@ -215,7 +229,7 @@ def test_it_keeps_the_html_under_the_clipping_limit_by_shortening_abstracts_firs
 
     fast = render_digest(digest)
 
-    assert fast.html_size == len(fast.html.encode()) <= HTML_LIMIT
+    assert len(fast.html.encode()) <= fast.html_size <= HTML_LIMIT  # (counted with CRLF line ends, as sent)
     assert fast.shown == 10  # shorter abstracts were enough
     abstracts = lxml.html.document_fromstring(fast.html).find_class("abstract")
     assert abstracts and all(len(a.text_content()) <= digest_render.ABSTRACT_CHARS + 2 for a in abstracts)
@@ -239,31 +253,38 @@ def test_it_moves_papers_into_n_more_when_shorter_abstracts_are_not_enough(monke
     assert canonical(fast.html) == canonical(html) and fast.text == text
 
 
+def lines(text: str) -> str:
+    """A part as a mail client reads it: line ends are line ends."""
+    return text.replace("\r\n", "\n").rstrip("\n")
+
+
 @pytest.mark.django_db
-def test_it_builds_mime_that_mail_clients_parse_back_to_the_same_email():
+@pytest.mark.parametrize("eight_bit", [True, False], ids=["8bit", "base64"])
+def test_it_builds_mime_that_mail_clients_parse_back_to_the_same_email(eight_bit):
     rendered = render_digest(CASES["note and more"]())
 
-    raw = message_bytes(rendered)
+    raw = message_bytes(rendered, eight_bit=eight_bit)
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
 
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
-    assert not any(line.startswith(b".") for line in raw.split(b"\r\n"))  # nothing to dot-stuff
+    assert b"\r" not in raw.replace(b"\r\n", b"")  # no bare CR
+    assert (b"Content-Transfer-Encoding: 8bit" in raw) is eight_bit
     assert parsed["Subject"] == rendered.subject == "17 new papers on pretraining — Mar 12"
     assert parsed["Message-ID"] == rendered.message_id
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "one-click" in str(parsed["List-Unsubscribe"]) and "mailto:" in str(parsed["List-Unsubscribe"])
     assert parsed["To"] == "reader@example.org" and parsed["Date"]
     assert parsed.get_content_type() == "multipart/alternative"
-    assert parsed.get_body(("plain",)).get_content() == rendered.text
-    assert parsed.get_body(("html",)).get_content() == rendered.html
+    assert lines(parsed.get_body(("plain",)).get_content()) == lines(rendered.text)
+    assert lines(parsed.get_body(("html",)).get_content()) == lines(rendered.html)
 
 
 @pytest.mark.django_db
-def test_it_encodes_a_cached_card_the_same_as_the_whole_email():
+def test_it_sends_a_cached_card_the_same_as_a_fresh_one():
     first = render_digest(CASES["note and more"]())
     again = render_digest(CASES["note and more"]())  # cards now come from the cache
 
     for rendered in (first, again):
         parsed = email.message_from_bytes(message_bytes(rendered), policy=email.policy.default)
-        assert parsed.get_body(("html",)).get_content() == rendered.html
+        assert lines(parsed.get_body(("html",)).get_content()) == lines(rendered.html)
     assert canonical(first.html) == canonical(again.html)

@@ -330,3 +330,17 @@ def test_it_writes_eml_files_with_the_file_backend(settings, tmp_path):
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "Diffusion Policies for Robots" in parsed.get_body(("html",)).get_content()
     assert list(tmp_path.glob("*.html"))  # opens in a browser
+
+
+@pytest.mark.django_db
+def test_a_line_starting_with_a_dot_arrives_intact(smtp):
+    from tests.factories import DailyNoteFactory
+
+    DailyNoteFactory(date=DAY, body=".NET 9 ships today.\n\n.\n\nThat line above was a lone dot.")
+    ids = built(1)
+
+    digest_send_batch(digest_ids=ids)
+
+    [message] = smtp.messages
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "\n.NET 9 ships today.\n\n.\n\nThat line above was a lone dot.\n" in text

@@ -8,8 +8,10 @@ endpoint, which is a POST by definition).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -62,11 +64,21 @@ def _bad_link(request: HttpRequest, exc: TokenError, purpose: str) -> HttpRespon
     )
 
 
-def _link_or_error(request: HttpRequest, token: str, purpose: str) -> Subscriber | HttpResponse:
-    try:
-        return subscriber_from_link(token, purpose=purpose)
-    except TokenError as exc:
-        return _bad_link(request, exc, purpose)
+def signed_link(purpose: str) -> Callable:
+    """Resolve the view's <token> to its subscriber, or answer with the friendly bad-link page."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                subscriber = subscriber_from_link(token, purpose=purpose)
+            except TokenError as exc:
+                return _bad_link(request, exc, purpose)
+            return view(request, token, subscriber)
+
+        return wrapper
+
+    return decorator
 
 
 # --- subscribe ----------------------------------------------------------------------------------
@@ -115,10 +127,8 @@ def keyword_preview(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "confirm")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("confirm")
+def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         services.subscriber_confirm(subscriber_id=subscriber.pk)
         # Post/redirect/get: the GET shows the welcome page now that they are active.
@@ -138,10 +148,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def manage(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "manage")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("manage")
+def manage(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     form = PreferencesForm(request.POST if request.method == "POST" else None, subscriber=subscriber)
     if request.method == "POST":
         if form.is_valid():
@@ -162,40 +170,32 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
-def manage_pause(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "manage")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("manage")
+def manage_pause(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     services.subscriber_pause(subscriber_id=subscriber.pk)
     messages.success(request, "Paused. No digests until you resume.")
     return redirect("subscriptions:manage", token=token)
 
 
 @require_POST
-def manage_resume(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "manage")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("manage")
+def manage_resume(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     services.subscriber_resume(subscriber_id=subscriber.pk)
     messages.success(request, "Welcome back: your digests start again.")
     return redirect("subscriptions:manage", token=token)
 
 
 @require_POST
-def manage_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "manage")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("manage")
+def manage_unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
     messages.success(request, "Unsubscribed. We will not email you digests any more.")
     return redirect("subscriptions:manage", token=token)
 
 
 @require_GET
-def manage_export(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "manage")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("manage")
+def manage_export(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     data = services.subscriber_export_data(subscriber_id=subscriber.pk)
     response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="trending-papers-my-data.json"'
@@ -204,10 +204,8 @@ def manage_export(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def manage_delete(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "manage")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("manage")
+def manage_delete(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         services.subscriber_delete(subscriber_id=subscriber.pk)
         return render(request, "subscriptions/deleted.html")
@@ -215,10 +213,8 @@ def manage_delete(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
-def manage_sign_out(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "manage")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("manage")
+def manage_sign_out(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     services.subscriber_sign_out_everywhere(subscriber_id=subscriber.pk)
     return render(request, "subscriptions/signed_out.html", {"subscriber": subscriber})
 
@@ -227,10 +223,8 @@ def manage_sign_out(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _link_or_error(request, token, "unsubscribe")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
+@signed_link("unsubscribe")
+def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
         return redirect("subscriptions:unsubscribe", token=token)
@@ -243,7 +237,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def one_click_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+@signed_link("unsubscribe")
+def one_click_unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click`; we unsubscribe and answer 200.
 
     No CSRF token (the client has none); the signed token is the authority.
@@ -251,9 +246,6 @@ def one_click_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """
     if request.method == "GET":
         return unsubscribe(request, token)
-    subscriber = _link_or_error(request, token, "unsubscribe")
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
     services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
     return render(request, "subscriptions/unsubscribed_one_click.html", {"subscriber": subscriber})
 

@@ -58,7 +58,7 @@ from .models import Digest, Keyword, Subscriber
 TREND_WEIGHT = 2.0
 FIRST_WINDOW_DAYS = {Subscriber.Frequency.DAILY: 1, Subscriber.Frequency.WEEKLY: 7}
 MAX_WINDOW_DAYS = 14
-_MEMO_SIZE = 200_000
+_MEMO_SIZE = 20_000  # rankings kept per keyword set and per keyword subset; cleared when full
 
 
 def window_start(*, last_digest_on: dt.date | None, digest_date: dt.date, frequency: str) -> dt.date:

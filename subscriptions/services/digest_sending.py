@@ -52,23 +52,41 @@ def _in(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _returning(sql: str, params: list) -> list[int]:
-    """Run an UPDATE ... RETURNING id and return the ids.
+class _Statements:
+    """UPDATE ... RETURNING id, run many times in a batch.
 
-    On PostgreSQL through a server-side-binding cursor, so the per-message
+    On PostgreSQL through one server-side-binding cursor, so the per-message
     statements are prepared once (psycopg's automatic prepare) instead of being
     quoted in Python and planned again each time.
     """
-    if connection.vendor == "postgresql":
-        import psycopg
 
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
+    def __init__(self) -> None:
+        self.cursor = None
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            connection.ensure_connection()
+            self.cursor = psycopg.Cursor(connection.connection)
+
+    def returning(self, sql: str, params: list) -> list[int]:
+        if self.cursor is not None:
+            self.cursor.execute(sql, params)
+            return [row[0] for row in self.cursor.fetchall()]
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        if self.cursor is not None:
+            self.cursor.close()
+
+
+def _returning(sql: str, params: list) -> list[int]:
+    statements = _Statements()
+    try:
+        return statements.returning(sql, params)
+    finally:
+        statements.close()
 
 
 def _claim(ids: list[int], stamp) -> list[int]:
@@ -87,10 +105,12 @@ class _Book:
 
     def __init__(self, stamp: dt.datetime, claimed: list[int], message_ids: dict[int, str]) -> None:
         self.stamp = stamp  # the claim: this batch's rows have exactly this claimed_at
-        self.raw_stamp = connection.ops.adapt_datetimefield_value(stamp)  # the same, for raw SQL
+        self.adapt = connection.ops.adapt_datetimefield_value
+        self.raw_stamp = self.adapt(stamp)  # the same, for raw SQL
         self.claimed = claimed
         self.message_ids = message_ids
         self.sent = self.failed = self.deferred = 0
+        self.statements = _Statements()
 
     def checkpoint(self, done: list[Result], next_item: Item | None) -> bool:
         """Record outcomes and mark `next_item` in flight, in one statement when all went well."""
@@ -98,7 +118,7 @@ class _Book:
         self._record_other([r for r in done if r.outcome is not Outcome.SENT])
         if not sent and next_item is None:
             return True
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        now = self.adapt(timezone.now())
         sets, params = [], []
         if sent:
             sets += [f"status = CASE WHEN id IN ({_in(sent)}) THEN %s ELSE status END",
@@ -109,7 +129,7 @@ class _Book:
             sets.append("message_id = CASE WHEN id = %s THEN %s ELSE message_id END")
             params += [next_item.digest_id, self.message_ids[next_item.digest_id]]
             targets.append(next_item.digest_id)
-        owned = set(_returning(
+        owned = set(self.statements.returning(
             f"UPDATE {T} SET {', '.join(sets)} WHERE status = %s AND claimed_at = %s AND id IN ({_in(targets)}) "
             "RETURNING id",
             [*params, SENDING, self.raw_stamp, *targets],
@@ -199,6 +219,7 @@ def digest_send_batch(*, digest_ids: list[int]) -> SendCounts:
         book.release(error="the send task stopped unexpectedly", in_flight_too=False)
         raise
     finally:
+        book.statements.close()
         _fast_commits(False)
     book.release(in_flight_too=False)  # anything not ours any more mid-way
     counts = book.counts()

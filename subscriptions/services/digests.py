@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from ..digest_selection import Selector, window_start
@@ -103,20 +103,20 @@ def _build(
 ) -> BuildCounts:
     before = _status_counts(digest_date)
     due = subscribers_due(digest_date=digest_date, subscriber_ids=subscriber_ids)
-    subscribers = list(due.order_by("id").values_list("id", "last_digest_on", "frequency"))
-    if not subscribers:
+    since = _earliest_window_start(due, digest_date)
+    if since is None:
         return BuildCounts(0, 0)
-    starts = {
-        sid: window_start(last_digest_on=last, digest_date=digest_date, frequency=frequency)
-        for sid, last, frequency in subscribers
-    }
-    since = min(starts.values())
     keywords = Keyword.objects.filter(subscriber__in=due.values("id")).values_list("normalized", flat=True).distinct()
     selector = Selector(digest_date=digest_date, since=min(since, digest_date), keywords=list(keywords))
-    t0 = time.monotonic()
-    for at in range(0, len(subscribers), BUILD_CHUNK):
-        chunk = subscribers[at : at + BUILD_CHUNK]
-        rows = _chunk_rows(chunk, starts, selector, digest_date)
+    t0, last_id, due_count = time.monotonic(), 0, 0
+    while True:
+        # Chunk by chunk in id order, so memory stays flat however many subscribers are due.
+        chunk = list(due.filter(pk__gt=last_id).order_by("id").values_list("id", "last_digest_on", "frequency")
+                     [:BUILD_CHUNK])
+        if not chunk:
+            break
+        last_id, due_count = chunk[-1][0], due_count + len(chunk)
+        rows = _chunk_rows(chunk, selector, digest_date)
         with transaction.atomic():
             _insert_rows(rows, digest_date)
             # Everyone in the range with a digest for the date: this chunk, and any
@@ -131,11 +131,24 @@ def _build(
     skipped = after["skipped"] - before["skipped"]
     counts = BuildCounts(built=after["total"] - before["total"] - skipped, skipped=skipped)
     logger.info("digests_build date=%s due=%d built=%d skipped=%d papers=%d seconds=%.2f", digest_date,
-                len(subscribers), counts.built, counts.skipped, len(selector.first_listed), time.monotonic() - t0)
+                due_count, counts.built, counts.skipped, len(selector.first_listed), time.monotonic() - t0)
     return counts
 
 
-def _chunk_rows(chunk: list[tuple], starts: dict, selector: Selector, digest_date: dt.date) -> list[tuple]:
+def _earliest_window_start(due: QuerySet[Subscriber], digest_date: dt.date) -> dt.date | None:
+    """The earliest first day of any due subscriber's window (one aggregate query); None if nobody is due."""
+    starts = []
+    for frequency, oldest, first_timers in due.order_by().values_list("frequency").annotate(
+        oldest=Min("last_digest_on"), first_timers=Count("id", filter=Q(last_digest_on__isnull=True))
+    ):
+        if first_timers:
+            starts.append(window_start(last_digest_on=None, digest_date=digest_date, frequency=frequency))
+        if oldest is not None:
+            starts.append(window_start(last_digest_on=oldest, digest_date=digest_date, frequency=frequency))
+    return min(starts, default=None)
+
+
+def _chunk_rows(chunk: list[tuple], selector: Selector, digest_date: dt.date) -> list[tuple]:
     # Ranges of ids, not IN lists: psycopg binds 5,000 parameters in Python, slowly.
     low, high = chunk[0][0], chunk[-1][0]
     keywords: dict[int, list[tuple[str, str]]] = {sid: [] for sid, _, _ in chunk}
@@ -154,8 +167,8 @@ def _chunk_rows(chunk: list[tuple], starts: dict, selector: Selector, digest_dat
         ).values_list("subscriber_id", "digest_date", "papers"):
             previous[(sid, day)] = frozenset(papers)
     rows = []
-    for sid, last, _ in chunk:
-        start = starts[sid]
+    for sid, last, frequency in chunk:
+        start = window_start(last_digest_on=last, digest_date=digest_date, frequency=frequency)
         found = None
         if start <= digest_date and keywords[sid]:
             found = selector.select(keywords[sid], start, exclude=previous.get((sid, last), frozenset()))

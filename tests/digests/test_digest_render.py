@@ -30,6 +30,7 @@ def paper_data(n: int, **fields) -> PaperData:
         code_url="", upvotes=10 * n,
     )
     values.update(fields)
+    values["version"] = str(hash(tuple(sorted(values.items()))))  # like updated_at: changes with the paper
     return PaperData(**values)
 
 

@@ -260,15 +260,23 @@ def digests_sweep_stuck(*, older_than: dt.timedelta = STUCK_AFTER, now: dt.datet
     goes back to ready; the one row per dead connection that was in flight
     (message_id set) is marked failed, since the server may have it: at most
     once, never twice. Conditional updates: safe to run anywhere, any time.
+
+    With a broker, ready rows nobody has touched for `older_than` (released here,
+    or whose enqueue was lost) get new send tasks at once, instead of waiting for
+    Redis to hand the dead worker's task to someone else (visibility_timeout, an
+    hour). Without one (embedded mode) they wait for the next `send_digests`:
+    a sweep should not start sending mail from whatever process called it.
     """
     now = now or timezone.now()
     cutoff = now - older_than
     failed, reset = digests_release_stuck(cutoff=cutoff)
-    orphans = list(
-        Digest.objects.filter(status=Digest.Status.READY, created_at__gte=now - dt.timedelta(days=ORPHAN_DAYS))
-        .filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, created_at__lt=cutoff))
-        .order_by("id").values_list("id", flat=True)
-    )
+    orphans = []
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        orphans = list(
+            Digest.objects.filter(status=Digest.Status.READY, created_at__gte=now - dt.timedelta(days=ORPHAN_DAYS))
+            .filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, created_at__lt=cutoff))
+            .order_by("id").values_list("id", flat=True)
+        )
     batches = _enqueue(orphans)
     if failed or reset or orphans:
         logger.warning("digests_sweep_stuck in_flight_failed=%d reset=%d requeued=%d batches=%d",

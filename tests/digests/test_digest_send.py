@@ -282,6 +282,7 @@ def test_racing_batches_send_each_digest_once():
 
 @pytest.mark.django_db
 def test_the_sweeper_frees_a_dead_workers_rows_and_fails_the_one_in_flight(settings, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in a worker: a broker takes the new send tasks
     ids = built(4)
     long_ago = timezone.now() - dt.timedelta(hours=1)
     # A worker died mid-batch: one sent, one handed over (message_id set), two never touched.
@@ -292,16 +293,34 @@ def test_the_sweeper_frees_a_dead_workers_rows_and_fails_the_one_in_flight(setti
     recent = Digest.objects.create(subscriber=SubscriberFactory(), digest_date=DAY, status=Digest.Status.SENDING,
                                    claimed_at=timezone.now(), papers=[1])
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as enqueued:
         reset = digests_sweep_stuck(older_than=dt.timedelta(minutes=20))
 
     assert reset == 2
     in_flight = Digest.objects.get(pk=ids[1])
     assert in_flight.status == Digest.Status.FAILED and in_flight.error == UNCERTAIN_ERROR
-    # The two never handed over were re-enqueued (eager here) and sent; the sent one was left alone.
+    assert Digest.objects.get(pk=ids[0]).status == Digest.Status.SENT
+    assert set(Digest.objects.filter(status=Digest.Status.READY).values_list("id", flat=True)) == set(ids[2:])
+    assert Digest.objects.get(pk=recent.pk).status == Digest.Status.SENDING  # its worker may be alive
+    assert len(enqueued) == 1  # one send task for the two rows made ready
+    # What that task does with them: sends the two never handed over, and only those.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    digest_send_batch(digest_ids=ids)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         Digest.objects.filter(pk__in=ids[2:]).values_list("subscriber__email", flat=True))
-    assert Digest.objects.get(pk=recent.pk).status == Digest.Status.SENDING  # its worker may be alive
+
+
+@pytest.mark.django_db
+def test_the_sweeper_leaves_ready_rows_for_the_next_run_without_a_broker(django_capture_on_commit_callbacks):
+    ids = built(2)
+    Digest.objects.filter(pk__in=ids).update(status=Digest.Status.SENDING,
+                                             claimed_at=timezone.now() - dt.timedelta(hours=1))
+
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert digests_sweep_stuck(older_than=dt.timedelta(minutes=20)) == 2
+
+    assert not enqueued and not mail.outbox
+    assert digests_run_day(digest_date=DAY).sent == 2  # the next run picks them up
 
 
 @pytest.mark.django_db

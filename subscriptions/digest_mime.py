@@ -87,14 +87,14 @@ def message_bytes(r: RenderedDigest, *, eight_bit: bool = True) -> bytes:
 
     boundary = f"=_digest_{uuid.uuid4().hex}"  # "=_" occurs in neither base64 nor our HTML
     text, text_longest = wire(r.text)
-    html_longest = r.html_longest if r.html_data else 999
+    html_longest = r.html_longest
     parts = []
     for content_type, body, longest, pieces in (("text/plain", text, text_longest, None),
                                                 ("text/html", None, html_longest, r.html_data)):
         if eight_bit and longest <= 998:
             encoding, payload = "8bit", body if pieces is None else b"".join(pieces)
         else:
-            raw = body if pieces is None else (b"".join(pieces) if pieces else wire(r.html)[0])
+            raw = body if pieces is None else b"".join(pieces)
             encoding, payload = "base64", base64_lines(raw)
         parts.append((f"--{boundary}\r\nContent-Type: {content_type}; charset=\"utf-8\"\r\n"
                       f"Content-Transfer-Encoding: {encoding}\r\n\r\n").encode())

@@ -44,7 +44,7 @@ from .digest_tokens import digest_token
 HTML_LIMIT = 100_000
 MAX_PAPERS = 10
 SHORT_ABSTRACT_CHARS = 120  # the first step when an email would be clipped
-CARD_CACHE_SIZE = 4_000  # about 30 MB of cards (HTML + base64) per process
+CARD_CACHE_SIZE = 16_000  # about 50 MB of cards (SMTP bytes + text) per process
 
 _TOKEN = re.compile(r"ZQ([a-z_]+)QZ")
 _MARKERS = ("<!--cards-->", "<!--/cards-->", "<!--note-->", "<!--/note-->")
@@ -65,12 +65,21 @@ def _ph(name: str) -> str:
 class Skeleton:
     """Rendered text split at placeholder tokens; `fill` joins literals and values."""
 
-    __slots__ = ("literals", "names")
+    __slots__ = ("literals", "names", "wire_literals")
 
     def __init__(self, text: str) -> None:
         parts = _TOKEN.split(text)
         self.literals = parts[0::2]
         self.names = parts[1::2]
+        self.wire_literals = [wire(literal)[0] for literal in self.literals]
+
+    def fill_bytes(self, values: dict[str, str]) -> bytes:
+        """fill(), straight to SMTP bytes (CRLF line ends): the literals were encoded once."""
+        parts = [None] * (2 * len(self.literals) - 1)
+        parts[0::2] = self.wire_literals
+        values = [values[name] for name in self.names]
+        parts[1::2] = [wire(v)[0] if "\n" in v or "\r" in v else v.encode() for v in values]
+        return b"".join(parts)
 
     def fill(self, values: dict[str, str]) -> str:
         parts = [None] * (2 * len(self.literals) - 1)
@@ -84,17 +93,21 @@ class RenderedDigest:
     subject: str
     preheader: str
     text: str
-    html: str
     headers: dict[str, str]
     message_id: str
     to: str
     shown: int  # papers in the email; the rest are "more on the site"
-    html_data: list[bytes] | None = None  # the HTML as SMTP bytes (CRLF), in pieces: cards come cached
+    html_data: list[bytes]  # the HTML as SMTP bytes (UTF-8, CRLF), in pieces: cards come cached
     html_longest: int = 0  # the longest line of it, in bytes (8bit MIME allows 998)
 
     @property
     def html_size(self) -> int:
-        return sum(map(len, self.html_data)) if self.html_data else len(self.html.encode())
+        return sum(map(len, self.html_data))
+
+    @property
+    def html(self) -> str:
+        """The HTML part as text (the Django message, previews and tests ask for it; SMTP does not)."""
+        return b"".join(self.html_data).decode().replace("\r\n", "\n")
 
 
 def _shape(values: dict) -> tuple[bool, ...]:
@@ -256,12 +269,11 @@ def _note_html(note: Note) -> str:
 
 
 class Card:
-    """One paper's card, ready to concatenate: its HTML, the same as SMTP bytes, and its text."""
+    """One paper's card, ready to concatenate: its HTML as SMTP bytes, and its text."""
 
-    __slots__ = ("html", "data", "longest", "text")
+    __slots__ = ("data", "longest", "text")
 
     def __init__(self, html: str, text: str) -> None:
-        self.html = html
         self.data, self.longest = wire(html)
         self.text = text  # with \0 where its number goes
 
@@ -269,7 +281,11 @@ class Card:
 def wire(text: str) -> tuple[bytes, int]:
     """(UTF-8 bytes with CRLF line ends and no bare CR, the longest line in bytes): a MIME body as is."""
     data = text.replace("\r", "").replace("\n", "\r\n").encode()
-    return data, max(map(len, data.split(b"\r\n")))
+    return data, _longest(data)
+
+
+def _longest(data: bytes) -> int:
+    return max(map(len, data.split(b"\r\n")))
 
 
 def _card(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> Card:
@@ -329,16 +345,13 @@ def _assemble(d: DigestInput, shown: list, abstract_chars: int) -> RenderedDiges
     if d.note is not None:
         html_values["note"] = _note_html(d.note)
         text_values["note_text"] = d.note.text
-    head = head_skel.fill(html_values)
-    tail = tail_skel.fill(html_values)
-    (head_data, head_longest), (tail_data, tail_longest) = wire(head), wire(tail)
+    head_data, tail_data = head_skel.fill_bytes(html_values), tail_skel.fill_bytes(html_values)
     message_id = _message_id(d)
     return RenderedDigest(
         subject=values["subject"], preheader=values["preheader"], text=text_skel.fill(text_values),
-        html="".join([head, *[c.html for c in cards], tail]), headers=_headers(d, message_id, unsubscribe),
-        message_id=message_id, to=d.email, shown=len(shown),
+        headers=_headers(d, message_id, unsubscribe), message_id=message_id, to=d.email, shown=len(shown),
         html_data=[head_data, *[c.data for c in cards], tail_data],
-        html_longest=max(head_longest, tail_longest, *[c.longest for c in cards]),
+        html_longest=max(_longest(head_data), _longest(tail_data), *[c.longest for c in cards]),
     )
 
 

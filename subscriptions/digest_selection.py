@@ -316,11 +316,16 @@ def digest_inputs(rows: list[tuple]) -> list[DigestInput]:
     """
     if not rows:
         return []
-    keywords: dict[int, list[str]] = {}
-    for sid, text in Keyword.objects.filter(subscriber_id__in={r[6] for r in rows}).order_by(
-        "subscriber_id", "id"
-    ).values_list("subscriber_id", "text"):
-        keywords.setdefault(sid, []).append(text)
+    wanted = {r[6] for r in rows}
+    low, high = min(wanted), max(wanted)
+    # A batch's subscribers are mostly consecutive (rows are built in subscriber order):
+    # a range beats binding hundreds of ids; scattered ones (retries) get the IN list.
+    where = {"subscriber_id__gte": low, "subscriber_id__lte": high} if high - low < 4 * len(wanted) else {
+        "subscriber_id__in": wanted}
+    keywords: dict[int, list[str]] = {sid: [] for sid in wanted}
+    for sid, text in Keyword.objects.filter(**where).order_by("subscriber_id", "id").values_list("subscriber_id", "text"):
+        if sid in keywords:
+            keywords[sid].append(text)
     papers = papers_data({pid for r in rows for pid in r[2]})
     notes = {day: day_note(day) for day in {r[1] for r in rows}}
     return [_input(r, keywords.get(r[6], []), papers, notes[r[1]]) for r in rows]

@@ -251,7 +251,8 @@ def _render(claimed: list[int], book: _Book, *, smtp: bool, eight_bit: bool) -> 
     itself, so a worker killed mid-batch almost never leaves a row marked in
     flight whose message had not actually gone out.
     """
-    rows = digest_rows(pk__in=claimed)
+    # Exactly this batch's rows, by the claim itself: no list of 500 ids to bind.
+    rows = digest_rows(pk__gte=claimed[0], pk__lte=claimed[-1], status=SENDING, claimed_at=book.stamp)
     items = []
     sender = envelope_sender()
     for row, data in zip(rows, digest_inputs(rows)):

@@ -9,7 +9,8 @@ from subscriptions.tokens import token_make, token_read
 
 def test_it_makes_the_very_tokens_token_make_makes():
     with time_machine.travel(1_710_237_600, tick=False):
-        for purpose, extra in (("digest", "2024-03-12"), ("manage", ""), ("unsubscribe", "")):
+        for purpose, extra in (("digest", "2024-03-12"), ("manage", ""), ("unsubscribe", ""),
+                               ("digest", 'quote " and \\ and é')):
             for sid, version in ((1, 1), (987654, 3)):
                 fast = digest_tokens.digest_token(subscriber_id=sid, token_version=version, purpose=purpose,
                                                   extra=extra)

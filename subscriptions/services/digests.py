@@ -92,6 +92,7 @@ def digests_build(
     racing never makes a second row. Each chunk of rows commits together with the
     subscribers' `last_digest_on`, so the next window starts where this one ended.
     A fixed handful of queries per 5,000 subscribers, none per subscriber.
+    (`now` is accepted for callers that pass the clock; windows depend on dates only.)
     """
     return _build(digest_date=digest_date, subscriber_ids=subscriber_ids, after_chunk=None)
 

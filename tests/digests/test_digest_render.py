@@ -289,3 +289,14 @@ def test_it_sends_a_cached_card_the_same_as_a_fresh_one():
         parsed = email.message_from_bytes(message_bytes(rendered), policy=email.policy.default)
         assert lines(parsed.get_body(("html",)).get_content()) == lines(rendered.html)
     assert canonical(first.html) == canonical(again.html)
+
+
+@pytest.mark.django_db
+def test_emails_builds_the_digest_as_a_django_message_too():
+    from subscriptions.emails import make_digest
+
+    message = make_digest(CASES["plain"]())
+
+    assert message.subject == "1 new paper on speech — Mar 12"
+    assert message.extra_headers["Message-ID"] == "<digest-42.20240312@localhost>"
+    assert "Speech Pretraining, Part 1" in message.alternatives[0][0] and "1. Speech Pretraining" in message.body

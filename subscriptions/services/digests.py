@@ -109,7 +109,7 @@ def _build_chunks(
     *,
     digest_date: dt.date,
     subscriber_ids: Iterable[int] | None,
-    after_chunk: Callable[[int, int], None] | None,
+    after_chunk: Callable[[int, int, list[int] | None], None] | None,
 ) -> BuildCounts:
     before = _status_counts(digest_date)
     due = subscribers_due(digest_date=digest_date, subscriber_ids=subscriber_ids)
@@ -128,7 +128,7 @@ def _build_chunks(
         last_id, due_count = chunk[-1][0], due_count + len(chunk)
         rows = _chunk_rows(chunk, selector, digest_date)
         with transaction.atomic():
-            _insert_rows(rows, digest_date)
+            ready = _insert_rows(rows, digest_date)
             # Everyone in the range with a digest for the date: this chunk, and any
             # a concurrent build wrote first.
             Subscriber.objects.filter(
@@ -136,7 +136,7 @@ def _build_chunks(
             ).filter(Q(last_digest_on__isnull=True) | Q(last_digest_on__lt=digest_date)).update(
                 last_digest_on=digest_date)
         if after_chunk is not None:
-            after_chunk(chunk[0][0], chunk[-1][0])
+            after_chunk(chunk[0][0], chunk[-1][0], ready)
     after = _status_counts(digest_date)
     skipped = after["skipped"] - before["skipped"]
     counts = BuildCounts(built=after["total"] - before["total"] - skipped, skipped=skipped)
@@ -190,7 +190,7 @@ def _chunk_rows(chunk: list[tuple], selector: Selector, digest_date: dt.date) ->
     return rows
 
 
-def _insert_rows(rows: list[tuple], digest_date: dt.date) -> None:
+def _insert_rows(rows: list[tuple], digest_date: dt.date) -> list[int] | None:
     """INSERT the rows, skipping any (subscriber, date) that exists: ON CONFLICT DO NOTHING.
 
     On PostgreSQL through COPY into a temporary table, then one INSERT ... SELECT:
@@ -204,7 +204,7 @@ def _insert_rows(rows: list[tuple], digest_date: dt.date) -> None:
                     terms=terms, matched_count=total) for sid, status, papers, matches, terms, total in rows],
             ignore_conflicts=True, batch_size=500,
         )
-        return
+        return None
     dumps = json.dumps
     table = Digest._meta.db_table
     with connection.cursor() as cursor:
@@ -221,9 +221,12 @@ def _insert_rows(rows: list[tuple], digest_date: dt.date) -> None:
             f"INSERT INTO {table} (subscriber_id, digest_date, status, papers, matches, terms, matched_count, "
             "message_id, attempts, error, created_at) "
             "SELECT subscriber_id, %s, status, papers, matches, terms, matched_count, '', 0, '', %s "
-            "FROM digest_build_rows ON CONFLICT (subscriber_id, digest_date) DO NOTHING",
+            "FROM digest_build_rows ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING id, status",
             [digest_date, timezone.now()],
         )
+        # The ids to enqueue come back with the insert: reading them back by date and
+        # status made PostgreSQL walk every ready row of the day per chunk (quadratic).
+        return sorted(pk for pk, status in cursor.fetchall() if status == Digest.Status.READY)
 
 
 def _status_counts(digest_date: dt.date) -> dict[str, int]:
@@ -253,11 +256,14 @@ def _enqueue(ids: list[int], batch_size: int = BATCH_SIZE) -> int:
     return len(batches)
 
 
-def _enqueue_ready_of(digest_date: dt.date, low: int, high: int) -> None:
-    """Enqueue the ready digests of the date for subscribers low..high (a chunk just built)."""
-    ids = list(Digest.objects.filter(digest_date=digest_date, status=Digest.Status.READY, subscriber_id__gte=low,
-                                     subscriber_id__lte=high).order_by("id").values_list("id", flat=True))
-    _enqueue(ids)
+def _enqueue_ready_of(digest_date: dt.date, low: int, high: int, ready: list[int] | None) -> None:
+    """Enqueue the ready digests a chunk just built (subscribers low..high): the ids the insert
+    returned, or (databases without RETURNING from the bulk insert) read back."""
+    if ready is None:
+        ready = list(Digest.objects.filter(digest_date=digest_date, status=Digest.Status.READY,
+                                           subscriber_id__gte=low, subscriber_id__lte=high)
+                     .order_by("id").values_list("id", flat=True))
+    _enqueue(ready)
 
 
 # --- recover ------------------------------------------------------------------------------------
@@ -327,7 +333,7 @@ def digests_run_day(*, digest_date: dt.date, wait: bool = True, timeout: float =
     else:
         digest_batches_enqueue(digest_date=digest_date)  # rows an earlier run left ready
         built = _build(digest_date=digest_date, subscriber_ids=None,
-                       after_chunk=lambda low, high: _enqueue_ready_of(digest_date, low, high))
+                       after_chunk=lambda low, high, ready: _enqueue_ready_of(digest_date, low, high, ready))
         while wait and _any_unsettled(digest_date) and time.monotonic() < deadline:
             time.sleep(RUN_DAY_POLL)
     after = _status_counts(digest_date)
@@ -379,7 +385,7 @@ def digests_dispatch(*, now: dt.datetime | None = None) -> BuildCounts:
     for local_date, where in sorted(groups.items()):
         ids = list(Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).filter(where).values_list("id", flat=True))
         counts = _build(digest_date=local_date, subscriber_ids=ids,
-                        after_chunk=lambda low, high, day=local_date: _enqueue_ready_of(day, low, high))
+                        after_chunk=lambda low, high, ready, day=local_date: _enqueue_ready_of(day, low, high, ready))
         built, skipped = built + counts.built, skipped + counts.skipped
     return BuildCounts(built, skipped)
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from papers.models import DailyNote, Listing, Paper
 from papers.search import PaperIndex
@@ -242,6 +242,14 @@ def _subsets(entries: list[_Entry]) -> list[tuple[tuple[_Entry, ...], frozenset[
             return None
         frontier = grown
     return found
+
+
+def keywords_distinct(subscribers: QuerySet[Subscriber]) -> list[str]:
+    """Each normalized keyword of these subscribers, once: what the Selector matches."""
+    # order_by(): Keyword's default ordering would put its id into the DISTINCT and
+    # return every keyword row (3,000,000 strings for 1,000,000 subscribers: 500 MB).
+    return list(Keyword.objects.filter(subscriber__in=subscribers.values("id")).order_by()
+                .values_list("normalized", flat=True).distinct())
 
 
 def candidate_papers(*, since: dt.date, until: dt.date) -> list[tuple[int, str, str, dt.date]]:

@@ -38,6 +38,27 @@ def test_send_digests_runs_the_day_and_prints_counts():
     assert Digest.objects.count() == 4
 
 
+def test_send_digests_fails_and_keeps_the_digests_when_the_mail_server_is_down(settings):
+    import socket
+
+    ListingFactory(paper=PaperFactory(title="Diffusion Policies for Robots"), listed_on=dt.date(2024, 3, 12))
+    KeywordFactory(subscriber=SubscriberFactory(email="r@example.org"), text="diffusion")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+
+    with pytest.raises(CommandError, match=r"1 digests of 2024-03-12 are still waiting to be sent"):
+        run("send_digests", "--date", "2024-03-12", "--timeout", "0.5")
+
+    assert list(Digest.objects.values_list("status", flat=True)) == ["ready"]  # kept for the next run
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    out, _ = run("send_digests", "--date", "2024-03-12")
+    assert out.strip().splitlines()[-1] == "built=0 sent=1 skipped=0 failed=0"
+    assert [m.to for m in mail.outbox] == [["r@example.org"]]
+
+
 @pytest.mark.parametrize("bad", ["2024-02-30", "12/03/2024", "yesterday"])
 def test_send_digests_refuses_a_bad_date(bad):
     with pytest.raises(CommandError, match=rf"--date '{bad}' is not a date: use YYYY-MM-DD"):

@@ -108,3 +108,17 @@ def test_it_dispatches_twice_without_a_second_row():
 
     assert first == {"once@example.org": dt.date(2024, 3, 12)} and second == {}
     assert Digest.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_it_builds_everyone_due_this_hour_chunk_by_chunk(monkeypatch):
+    from subscriptions.services import digests
+
+    monkeypatch.setattr(digests, "BUILD_CHUNK", 2)
+    ListingFactory(paper=PaperFactory(title="Diffusion Today"), listed_on=dt.date(2024, 3, 12))
+    due = {f"due{n}@example.org" for n in range(5)}
+    for n, email in enumerate(sorted(due)):
+        reader("UTC" if n % 2 else "Europe/London", 7, email=email)  # London is on GMT in March
+        reader("UTC", 8, email=f"later{n}@example.org")
+
+    assert dispatched(at(2024, 3, 12, 7)) == dict.fromkeys(due, dt.date(2024, 3, 12))

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from subscriptions.digest_selection import MAX_WINDOW_DAYS, Selector, window_start
+from subscriptions.digest_selection import MAX_WINDOW_DAYS, Selector, keywords_distinct, window_start
 from subscriptions.models import Digest, Subscriber
 from subscriptions.services.digests import digests_build
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
@@ -223,3 +223,14 @@ def test_it_picks_the_same_top_ten_as_ranking_every_match():
         assert (top.papers if top else []) == expected, chosen
         if top:
             assert top.total == full.total - len(exclude)
+
+
+@pytest.mark.django_db
+def test_the_build_matches_each_keyword_once_however_many_people_share_it():
+    for n in range(4):
+        subscriber = SubscriberFactory(email=f"r{n}@example.org")
+        KeywordFactory(subscriber=subscriber, text="Diffusion")
+        KeywordFactory(subscriber=subscriber, text=f"topic {n % 2}")
+    SubscriberFactory(email="quiet@example.org")
+
+    assert sorted(keywords_distinct(Subscriber.objects.all())) == ["diffusion", "topic 0", "topic 1"]

@@ -103,3 +103,15 @@ def test_it_does_not_echo_mail_credentials_in_the_error(tmp_path):
     result = _run(tmp_path, ["check"], EMAIL_URL="smtpx://user:hunter2-secret@mail.example.org")
     assert result.returncode != 0 and "EMAIL_URL" in result.stderr
     assert "hunter2-secret" not in result.stderr
+
+
+def test_a_fresh_clone_migrates_its_embedded_sqlite_database_without_a_var_folder(tmp_path):
+    fresh = tmp_path / "var"  # does not exist yet, as in a fresh clone
+    env = {k: v for k, v in os.environ.items() if k not in _variables() and k != "DJANGO_SETTINGS_MODULE"}
+    env["VAR_DIR"] = str(fresh)
+
+    result = subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (fresh / "db.sqlite3").stat().st_size > 0

@@ -75,3 +75,16 @@ def test_it_refuses_a_manage_token_on_the_confirm_page(client):
     assert "This link doesn’t work" in response.content.decode()
     subscriber.refresh_from_db()
     assert subscriber.status == Status.PENDING
+
+
+def test_a_form_sent_without_its_security_token_gets_a_page_that_says_what_to_do(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/subscribe/", {"email": "someone@example.org", "keywords": "diffusion"})
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Please try again" in page and "reload the page" in page
+    assert "nothing was changed" in page
+    assert not Subscriber.objects.exists()

@@ -10,9 +10,11 @@ matches when a sequence occurs at consecutive positions of its title or abstract
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable
+from functools import cache
+from html import escape as html_escape  # django's escape, without wrapping every piece in SafeString
+from typing import TYPE_CHECKING
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -383,32 +385,54 @@ def papers_matching(keyword: str, queryset: QuerySet[Paper] | None = None) -> li
     return found
 
 
-@lru_cache(maxsize=1024)
-def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern:
-    def bounded(term: str) -> str:
-        # A term is marked only where it is a whole token: "BERT" not inside "RoBERTa".
-        lead = r"(?<![^\W\d_])" if term[0].isalpha() else r"(?<!\d)" if term[0].isdigit() else ""
-        tail = r"(?![^\W\d_])" if term[-1].isalpha() else r"(?!\d)" if term[-1].isdigit() else ""
-        return lead + re.escape(term) + tail
-
-    return re.compile("|".join(bounded(t) for t in terms))
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
 
 
-def highlight(text: str, terms: Iterable[str]) -> SafeString:
+@cache
+def _token_edges(term: str) -> tuple[re.Pattern | None, re.Pattern | None]:
+    """What may not touch the term's first and last character for it to be a whole token."""
+    first, last = term[0], term[-1]
+    lead = _LETTER if first.isalpha() else _DIGIT if first.isdigit() else None
+    tail = _LETTER if last.isalpha() else _DIGIT if last.isdigit() else None
+    return lead, tail
+
+
+def highlight(text: str, terms: Iterable[str], *, mark_open: str = "<mark>") -> SafeString:
     """HTML-escaped text with each occurrence of the given terms wrapped in <mark>.
 
-    Terms are exact strings as in KeywordMatch.terms (case-sensitive, whole tokens);
-    to highlight a keyword, match it first: `highlight(t, PaperIndex.build([(0, t, "")]).match(k)[0].terms)`.
+    Terms are exact strings as in KeywordMatch.terms (case-sensitive, whole tokens:
+    "BERT" not inside "RoBERTa"); where two overlap, the leftmost wins, and the longest
+    at one position. To highlight a keyword, match it first:
+    `highlight(t, PaperIndex.build([(0, t, "")]).match(k)[0].terms)`. `mark_open`
+    replaces the opening tag (emails style it inline).
+
+    str.find, not a regex: the digest run highlights thousands of distinct sets of
+    terms, and a compiled pattern per set cost more than the search itself.
     """
     text = text or ""
-    wanted = tuple(sorted({t for t in terms if t and t.strip()}, key=lambda t: (-len(t), t)))
-    if not wanted:
+    spans = []
+    end_of_text = len(text)
+    for term in {t for t in terms if t and t.strip()}:
+        lead, tail = _token_edges(term)
+        size = len(term)
+        at = text.find(term)
+        while at >= 0:
+            after = at + size
+            if not (lead and at and lead.match(text[at - 1])) and not (
+                tail and after < end_of_text and tail.match(text[after])
+            ):
+                spans.append((at, -size))
+            at = text.find(term, at + 1)
+    if not spans:
         return escape(text)
-    out = []
-    last = 0
-    for m in _terms_pattern(wanted).finditer(text):
-        out.append(escape(text[last : m.start()]))
-        out.append(f"<mark>{escape(m.group())}</mark>")
-        last = m.end()
-    out.append(escape(text[last:]))
+    spans.sort()  # leftmost first; at one position, the longest (-size) first
+    out, last = [], 0
+    for at, negative_size in spans:
+        if at < last:
+            continue
+        after = at - negative_size
+        out += [html_escape(text[last:at]), mark_open, html_escape(text[at:after]), "</mark>"]
+        last = after
+    out.append(html_escape(text[last:]))
     return mark_safe("".join(out))

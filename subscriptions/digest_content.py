@@ -6,9 +6,8 @@ No HTML layout here (subscriptions.digest_render) and no queries
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 import re
-from functools import lru_cache
+from dataclasses import dataclass
 from html import escape as html_escape  # what django.utils.html.escape calls, minus its lazy-string wrapper
 from html import unescape
 
@@ -18,6 +17,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from papers.latex import latex_to_text
+from papers.search import highlight
 
 ABSTRACT_CHARS = 320
 TITLE_CHARS = 300
@@ -151,52 +151,9 @@ def readable(text: str) -> str:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
-_LETTER = re.compile(r"[^\W\d_]")
-_DIGIT = re.compile(r"\d")
-
-
-@lru_cache(maxsize=None)
-def _bounds(term: str) -> tuple[re.Pattern | None, re.Pattern | None]:
-    first, last = term[0], term[-1]
-    lead = _LETTER if first.isalpha() else _DIGIT if first.isdigit() else None
-    tail = _LETTER if last.isalpha() else _DIGIT if last.isdigit() else None
-    return lead, tail
-
-
 def mark(text: str, terms: tuple[str, ...]) -> str:
-    """papers.search.highlight with the <mark> styled for email, without a regex per set of terms.
-
-    Same rule (a test holds the two equal): exact terms, whole tokens only ("BERT"
-    not inside "RoBERTa"), leftmost first, the longest at one position. highlight
-    compiles a pattern per distinct set of terms, which an email run meets by the
-    thousand; str.find needs none.
-    """
-    text = text or ""
-    spans = []
-    end_of_text = len(text)
-    for term in {t for t in terms if t and t.strip()}:
-        lead, tail = _bounds(term)
-        size = len(term)
-        at = text.find(term)
-        while at >= 0:
-            after = at + size
-            if not (lead and at and lead.match(text[at - 1])) and not (
-                tail and after < end_of_text and tail.match(text[after])
-            ):
-                spans.append((at, -size))
-            at = text.find(term, at + 1)
-    if not spans:
-        return html_escape(text)
-    spans.sort()
-    out, last = [], 0
-    for at, negative_size in spans:
-        if at < last:
-            continue
-        after = at - negative_size
-        out += [html_escape(text[last:at]), MARK_OPEN, html_escape(text[at:after]), "</mark>"]
-        last = after
-    out.append(html_escape(text[last:]))
-    return "".join(out)
+    """papers.search.highlight with the <mark> styled for email."""
+    return highlight(text, terms, mark_open=MARK_OPEN)
 
 
 def card_values(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> dict:

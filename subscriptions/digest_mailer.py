@@ -292,16 +292,69 @@ class DjangoBatchSender:
                 item.message.connection = self.connection
                 item.message.send()
             except Exception as exc:
-                if is_transient(exc):
-                    # A backend error before or while sending (disk full, ESP unreachable):
+                detail = f"{type(exc).__name__}: {exc}"
+                outcome = backend_failure(exc)
+                if outcome is None:
+                    # Surely not handed over (ESP unreachable, 429/5xx, disk full):
                     # this message goes back to the queue with the rest.
-                    raise ConnectionTrouble(f"{type(exc).__name__}: {exc}") from exc
-                # A permanent refusal of this one message (an ESP's "invalid recipient").
-                pending.append(Result(item, Outcome.REJECTED, f"{type(exc).__name__}: {exc}"))
+                    raise ConnectionTrouble(detail) from exc
+                if outcome is Outcome.UNCERTAIN:
+                    # The request may have reached the provider (a read timeout, a
+                    # connection lost mid-answer): never resent; the rest waits for a retry.
+                    raise ConnectionTrouble(detail, [Result(item, outcome, detail)]) from exc
+                pending.append(Result(item, outcome, detail))
                 continue
             pending.append(Result(item, Outcome.SENT))
         if pending:
             checkpoint(pending, None)
+
+
+def backend_failure(exc: Exception) -> Outcome | None:
+    """What a failed send through Django's backend means for that message.
+
+    None: it surely did not go out, retry later. REFUSED: the provider refuses the
+    recipient (a suppressed or invalid address: counted as a bounce). REJECTED:
+    the provider refuses this message. UNCERTAIN: the request may have reached
+    the provider. Raises SenderRefused for a provider that refuses our account
+    (401/403: a configuration error, nothing will go out until it is fixed).
+    anymail's API errors are also `OSError`s (requests' HTTPError), so they must be
+    told apart before the generic "network trouble is transient" rule.
+    """
+    import requests
+    from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
+
+    if isinstance(exc, AnymailRecipientsRefused):
+        return Outcome.REFUSED
+    if isinstance(exc, AnymailAPIError):
+        status = getattr(exc, "status_code", None)
+        if status is None:  # no HTTP answer: did the request get out?
+            return None if _never_sent(exc, requests) else Outcome.UNCERTAIN
+        if status in (401, 403):
+            raise SenderRefused(f"the email provider refuses our credentials ({status}): {exc}") from exc
+        if status == 429 or status >= 500:
+            return None  # "slow down" or the provider's own trouble: not accepted
+        if 400 <= status < 500:
+            return Outcome.REJECTED
+        return Outcome.UNCERTAIN  # a 2xx we could not read: it was probably accepted
+    if isinstance(exc, AnymailError):
+        return Outcome.REJECTED  # invalid address, unsupported feature: this message only
+    return None if is_transient(exc) else Outcome.REJECTED
+
+
+def _never_sent(exc: Exception, requests) -> bool:
+    """True when the request failed before reaching the provider: connect timeout or refusal, TLS handshake."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    from urllib3.exceptions import NewConnectionError
+
+    # requests wraps urllib3's MaxRetryError, whose `reason` says why the connection failed.
+    cause, depth = exc.__cause__, 0
+    while cause is not None and depth < 5:
+        if isinstance(cause, NewConnectionError) or isinstance(getattr(cause, "reason", None), NewConnectionError):
+            return True
+        cause = cause.__cause__ or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        depth += 1
+    return False
 
 
 def batch_sender() -> SmtpBatchSender | DjangoBatchSender:

@@ -1,0 +1,170 @@
+"""Sending through an email provider's HTTP API (django-anymail), against a real local HTTP server.
+
+anymail's Postmark backend posts to POSTMARK_API_URL; here that is a small
+server on loopback that answers as Postmark does (accepted, invalid request,
+inactive recipient, overloaded, bad token) or takes too long to answer. What
+matters is what each answer does to the digest row: sent once, failed without
+a resend when the provider may have it, back to ready when it surely does not.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from subscriptions.digest_mailer import SenderRefused
+from subscriptions.models import DeliveryEvent, Digest, Subscriber
+from subscriptions.services.digest_sending import UNCERTAIN_ERROR, DigestsDeferred, digest_send_batch
+from subscriptions.services.digests import digests_build
+from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
+
+DAY = dt.date(2024, 3, 12)
+CLIENT_TIMEOUT = 0.5
+
+
+class FakePostmark(ThreadingHTTPServer):
+    """Answers POST /email with the next scripted reply; records every message it accepted."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.replies: list[str] = []  # "ok", "slow-ok", "invalid", "inactive", "busy", "bad-token"; then "ok"
+        self.accepted: list[str] = []
+        self.requests = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakePostmark
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests += 1
+        reply = self.server.replies.pop(0) if self.server.replies else "ok"
+        to = body["To"]
+        if reply in ("ok", "slow-ok"):
+            self.server.accepted.append(to)  # accepted before answering, as a provider does
+            if reply == "slow-ok":
+                time.sleep(CLIENT_TIMEOUT * 3)  # the answer never reaches the client in time
+            self._answer(200, {"To": to, "SubmittedAt": "2024-03-12T07:00:00Z", "MessageID": str(uuid.uuid4()),
+                               "ErrorCode": 0, "Message": "OK"})
+        elif reply == "invalid":
+            self._answer(422, {"ErrorCode": 300, "Message": "Invalid 'From' address: 'nobody'."})
+        elif reply == "inactive":
+            self._answer(422, {"ErrorCode": 406, "Message": (
+                f"You tried to send to a recipient that has been marked as inactive.\n Found inactive addresses: "
+                f"{to}.\n Inactive recipients are ones that have generated a hard bounce or a spam complaint. ")})
+        elif reply == "busy":
+            self._answer(503, {"ErrorCode": 100, "Message": "Maintenance"})
+        elif reply == "bad-token":
+            self._answer(401, {"ErrorCode": 10, "Message": "Bad or missing Server API token."})
+
+    def _answer(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (slow-ok)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def postmark(settings):
+    server = FakePostmark()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "test-token", "REQUESTS_TIMEOUT": CLIENT_TIMEOUT,
+                        "POSTMARK_API_URL": f"http://127.0.0.1:{server.server_address[1]}/"}
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def built(n: int) -> list[int]:
+    ListingFactory(paper=PaperFactory(title="Diffusion Policies for Robots"), listed_on=DAY)
+    for i in range(n):
+        KeywordFactory(subscriber=SubscriberFactory(email=f"r{i}@example.org"), text="diffusion")
+    digests_build(digest_date=DAY)
+    return list(Digest.objects.filter(digest_date=DAY).order_by("id").values_list("id", flat=True))
+
+
+def statuses() -> dict[str, str]:
+    return dict(Digest.objects.values_list("subscriber__email", "status"))
+
+
+@pytest.mark.django_db
+def test_it_sends_each_digest_once_through_the_provider(postmark):
+    ids = built(3)
+
+    counts = digest_send_batch(digest_ids=ids)
+
+    assert counts.sent == 3 and sorted(postmark.accepted) == ["r0@example.org", "r1@example.org", "r2@example.org"]
+    assert set(statuses().values()) == {"sent"}
+
+
+@pytest.mark.django_db
+def test_an_answer_that_times_out_is_never_resent(postmark):
+    ids = built(3)
+    postmark.replies = ["ok", "slow-ok"]  # the second message is accepted, its answer lost
+
+    with pytest.raises(DigestsDeferred):
+        digest_send_batch(digest_ids=ids)
+    assert statuses() == {"r0@example.org": "sent", "r1@example.org": "failed", "r2@example.org": "ready"}
+    assert Digest.objects.get(subscriber__email="r1@example.org").error.startswith(UNCERTAIN_ERROR)
+
+    digest_send_batch(digest_ids=ids)  # the task's retry
+
+    assert sorted(postmark.accepted) == ["r0@example.org", "r1@example.org", "r2@example.org"]  # nobody twice
+    assert statuses()["r2@example.org"] == "sent"
+
+
+@pytest.mark.django_db
+def test_a_provider_that_is_down_or_overloaded_gets_everything_later(postmark, settings):
+    ids = built(2)
+    postmark.replies = ["busy"]
+
+    with pytest.raises(DigestsDeferred):
+        digest_send_batch(digest_ids=ids)
+    assert set(statuses().values()) == {"ready"} and postmark.accepted == []
+
+    settings.ANYMAIL = {**settings.ANYMAIL, "POSTMARK_API_URL": "http://127.0.0.1:9/"}  # nothing listens there
+    with pytest.raises(DigestsDeferred):
+        digest_send_batch(digest_ids=ids)
+    assert set(statuses().values()) == {"ready"}
+
+
+@pytest.mark.django_db
+def test_a_refused_recipient_fails_and_counts_a_bounce_and_a_rejected_message_fails(postmark):
+    ids = built(3)
+    postmark.replies = ["inactive", "invalid"]
+
+    counts = digest_send_batch(digest_ids=ids)
+
+    assert counts.sent == 1 and counts.failed == 2
+    assert statuses() == {"r0@example.org": "failed", "r1@example.org": "failed", "r2@example.org": "sent"}
+    assert DeliveryEvent.objects.filter(email="r0@example.org", kind=DeliveryEvent.Kind.BOUNCED).count() == 1
+    assert not DeliveryEvent.objects.filter(email="r1@example.org").exists()
+    assert Subscriber.objects.get(email="r0@example.org").status == Subscriber.Status.ACTIVE  # one bounce of three
+
+
+@pytest.mark.django_db
+def test_bad_credentials_stop_the_batch_and_keep_every_digest(postmark):
+    ids = built(2)
+    postmark.replies = ["bad-token"]
+
+    with pytest.raises(SenderRefused, match="refuses our credentials"):
+        digest_send_batch(digest_ids=ids)
+
+    assert set(statuses().values()) == {"ready"} and postmark.requests == 1

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from subscriptions.models import Digest, Subscriber
-from subscriptions.services.digests import digests_dispatch, local_hours
+from subscriptions.services.digests import digests_dispatch, local_date_hour
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 UTC = dt.timezone.utc
@@ -32,27 +32,17 @@ def dispatched(when: dt.datetime) -> dict[str, dt.date]:
     return {d.subscriber.email: d.digest_date for d in made}
 
 
-def test_it_lists_the_local_hour_that_just_began():
-    assert local_hours("UTC", at(2024, 3, 12, 7)) == [(dt.date(2024, 3, 12), 7)]
-    assert local_hours("Asia/Tokyo", at(2024, 3, 12, 22)) == [(dt.date(2024, 3, 13), 7)]
+def test_it_reads_the_local_date_and_hour():
+    assert local_date_hour("UTC", at(2024, 3, 12, 7)) == (dt.date(2024, 3, 12), 7)
+    assert local_date_hour("Asia/Tokyo", at(2024, 3, 12, 22)) == (dt.date(2024, 3, 13), 7)
     # Half-hour zones are served at the top of the UTC hour: 12:30 in Kolkata is "hour 12".
-    assert local_hours("Asia/Kolkata", at(2024, 3, 12, 7)) == [(dt.date(2024, 3, 12), 12)]
-
-
-def test_it_serves_an_hour_that_daylight_saving_skips_with_the_next_one():
+    assert local_date_hour("Asia/Kolkata", at(2024, 3, 12, 7)) == (dt.date(2024, 3, 12), 12)
     # New York, 2024-03-10: 01:59 EST is followed by 03:00 EDT (07:00 UTC).
-    assert local_hours("America/New_York", at(2024, 3, 10, 7)) == [(dt.date(2024, 3, 10), 2), (dt.date(2024, 3, 10), 3)]
-
-
-def test_it_serves_an_hour_that_daylight_saving_repeats_once():
-    # New York, 2024-11-03: 01:00-01:59 happens twice (05:00 and 06:00 UTC).
-    assert local_hours("America/New_York", at(2024, 11, 3, 5)) == [(dt.date(2024, 11, 3), 1)]
-    assert local_hours("America/New_York", at(2024, 11, 3, 6)) == []
-    assert local_hours("America/New_York", at(2024, 11, 3, 7)) == [(dt.date(2024, 11, 3), 2)]
+    assert local_date_hour("America/New_York", at(2024, 3, 10, 7)) == (dt.date(2024, 3, 10), 3)
 
 
 def test_it_treats_an_unknown_zone_as_utc():
-    assert local_hours("Mars/Olympus_Mons", at(2024, 3, 12, 7)) == [(dt.date(2024, 3, 12), 7)]
+    assert local_date_hour("Mars/Olympus_Mons", at(2024, 3, 12, 7)) == (dt.date(2024, 3, 12), 7)
 
 
 @pytest.mark.django_db
@@ -64,12 +54,37 @@ def test_it_builds_for_the_people_whose_local_send_hour_begins_now():
     reader("America/Los_Angeles", 23, email="la@example.org")
     reader("UTC", 8, email="later@example.org")
 
+    # 21:00 UTC on the 12th: 06:00 on the 13th in Tokyo; London's and "later"'s hours have come (the 12th).
+    assert dispatched(at(2024, 3, 12, 21)) == {"london@example.org": dt.date(2024, 3, 12),
+                                               "later@example.org": dt.date(2024, 3, 12)}
     # 22:00 UTC on the 12th: 07:00 on the 13th in Tokyo, 15:00 in Los Angeles.
     assert dispatched(at(2024, 3, 12, 22)) == {"tokyo@example.org": dt.date(2024, 3, 13)}
     # 06:00 UTC on the 13th: 23:00 on the 12th in Los Angeles (PDT since the 10th).
     assert dispatched(at(2024, 3, 13, 6)) == {"la@example.org": dt.date(2024, 3, 12)}
     assert dispatched(at(2024, 3, 13, 7)) == {"london@example.org": dt.date(2024, 3, 13)}
     assert dispatched(at(2024, 3, 13, 8)) == {"later@example.org": dt.date(2024, 3, 13)}
+    assert dispatched(at(2024, 3, 13, 9)) == {}
+
+
+@pytest.mark.django_db
+def test_a_late_or_missed_run_is_caught_up_by_the_next_one_the_same_day():
+    ListingFactory(paper=PaperFactory(title="Diffusion Today"), listed_on=dt.date(2024, 3, 13))
+    reader("UTC", 7, email="london@example.org")
+
+    # The 07:00 run never happened (workers down); the 08:00 run serves London, once.
+    assert dispatched(at(2024, 3, 13, 6)) == {}
+    assert dispatched(at(2024, 3, 13, 8, 0, 30)) == {"london@example.org": dt.date(2024, 3, 13)}
+    assert dispatched(at(2024, 3, 13, 9)) == {}
+
+
+@pytest.mark.django_db
+def test_a_beat_that_fires_a_moment_early_serves_the_hour_about_to_begin():
+    ListingFactory(paper=PaperFactory(title="Diffusion Today"), listed_on=dt.date(2024, 3, 13))
+    reader("UTC", 7, email="london@example.org")
+
+    assert dispatched(at(2024, 3, 13, 6, 30)) == {}  # not half an hour early
+    assert dispatched(dt.datetime(2024, 3, 13, 6, 59, 59, 990000, tzinfo=UTC)) == {
+        "london@example.org": dt.date(2024, 3, 13)}
 
 
 @pytest.mark.django_db

@@ -129,10 +129,16 @@ class DigestAdmin(admin.ModelAdmin):
         # Its own Message-ID: the real one belongs to the subscriber's delivery.
         message.extra_headers["Message-ID"] = make_msgid("digest-test", domain=sender_domain())
         message.subject = f"[test] {rendered.subject}"
+        # The one-click unsubscribe would act for the subscriber, and the editor's mail
+        # client (Gmail's "Unsubscribe" button) could press it: test emails go without.
+        for name in ("List-Unsubscribe", "List-Unsubscribe-Post"):
+            message.extra_headers.pop(name, None)
         try:
             message_send(message)
         except Exception as exc:  # the admin should read why, not get a 500
             self.message_user(request, f"Could not send the test to {to}: {exc}", messages.ERROR)
         else:
-            self.message_user(request, f"Sent this digest to {to} as a test.", messages.SUCCESS)
+            self.message_user(request, f"Sent this digest to {to} as a test. It has no unsubscribe header, but "
+                              f"the links in it act for {subscriber.email}: don't use its Unsubscribe link.",
+                              messages.SUCCESS)
         return redirect(back)

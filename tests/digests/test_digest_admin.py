@@ -112,6 +112,9 @@ def test_send_me_this_test_mails_the_admin(admin_client, admin_user, day):
     assert message.subject == "[test] 1 new paper on diffusion — Mar 12"
     assert message.extra_headers["Message-ID"] != sent.message_id  # the real one stays the subscriber's
     assert "Diffusion Policies for Robots" in message.alternatives[0][0]
+    # The editor's mail client must not offer a one-click unsubscribe that would act for ada.
+    assert not {"List-Unsubscribe", "List-Unsubscribe-Post"} & set(message.extra_headers)
+    assert "the links in it act for ada@example.org" in response.content.decode()
 
 
 def test_digests_cannot_be_added_or_edited_by_hand(admin_client, day):

@@ -1,4 +1,4 @@
-"""The mail provider's tracking webhooks: django-anymail's views, and our receiver for its signal.
+"""The mail provider's webhooks: django-anymail's views, and our receivers for its signals.
 
 digest_site/urls.py mounts this module at /anymail/, so a provider posts to
 /anymail/<esp>/tracking/ (e.g. /anymail/postmark/tracking/). anymail checks the
@@ -7,17 +7,31 @@ signature where it has one), parses the provider's payload into normalized
 events and sends its `tracking` signal. A signal is right here only because it
 is anymail's public API; the receiver is a thin adapter around one service.
 
-Mounting the URLs from this module also connects the receiver: whenever the
+Inbound mail (/anymail/<esp>/inbound/, where the provider receives mail for
+the sender's address): the `mailto:` of every digest's List-Unsubscribe header
+has the subject "unsubscribe <token>"; a message whose subject carries a valid
+unsubscribe token unsubscribes that subscriber. The token, not the From
+address, is the authority (From is easy to forge).
+
+Mounting the URLs from this module also connects the receivers: whenever the
 webhook URLs exist, so does the code that handles them.
 """
 from __future__ import annotations
 
-from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
+import logging
+import re
+
+from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, RejectReason, inbound, tracking
 from django.dispatch import receiver
 from django.urls import include, path
 
 from subscriptions.models import DeliveryEvent
+from subscriptions.selectors import subscriber_from_link
 from subscriptions.services.deliverability import delivery_event_record
+from subscriptions.services.subscribers import subscriber_unsubscribe
+from subscriptions.tokens import TokenError
+
+logger = logging.getLogger(__name__)
 
 urlpatterns = [path("", include("anymail.urls"))]
 
@@ -70,3 +84,23 @@ def on_tracking_event(sender, event: AnymailTrackingEvent, esp_name: str, **kwar
         occurred_at=event.timestamp,
         detail=detail[:2000],
     )
+
+
+# "unsubscribe <token>", possibly behind "Re: " or "Fwd: " (a reply to the digest).
+_UNSUBSCRIBE_SUBJECT = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_:=-]+)", re.IGNORECASE)
+
+
+@receiver(inbound, dispatch_uid="subscriptions.webhooks.on_inbound_message")
+def on_inbound_message(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:
+    subject = (event.message.subject if event.message is not None else "") or ""
+    found = _UNSUBSCRIBE_SUBJECT.search(subject)
+    if found is None:
+        logger.info("inbound mail ignored: not an unsubscribe request (esp=%s)", esp_name)
+        return
+    try:
+        subscriber = subscriber_from_link(found.group(1), purpose="unsubscribe")
+    except TokenError as exc:  # expired too: an unsubscribe older than a year is rare enough to do by hand
+        logger.warning("inbound unsubscribe with a bad token ignored (esp=%s): %s", esp_name, exc)
+        return
+    subscriber_unsubscribe(subscriber_id=subscriber.pk)
+    logger.info("inbound unsubscribe subscriber_id=%s esp=%s", subscriber.pk, esp_name)

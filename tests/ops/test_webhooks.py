@@ -201,3 +201,59 @@ def test_it_records_events_for_unknown_addresses(client):
     event = DeliveryEvent.objects.get()
     assert event.subscriber is None and event.email == "stranger@example.org"
     assert not Subscriber.objects.exists()
+
+
+def postmark_inbound(subject: str, sender: str = "ada@example.org") -> dict:
+    return {
+        "FromName": "Ada", "MessageStream": "inbound", "From": sender,
+        "FromFull": {"Email": sender, "Name": "Ada", "MailboxHash": ""},
+        "To": "digest@papers.example.org",
+        "ToFull": [{"Email": "digest@papers.example.org", "Name": "", "MailboxHash": ""}],
+        "Cc": "", "CcFull": [], "Bcc": "", "BccFull": [], "OriginalRecipient": "digest@papers.example.org",
+        "Subject": subject, "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
+        "ReplyTo": "", "MailboxHash": "", "Date": "Tue, 12 Mar 2024 07:05:00 +0000",
+        "TextBody": "", "HtmlBody": "", "StrippedTextReply": "", "Tag": "",
+        "Headers": [{"Name": "X-Spam-Status", "Value": "No"}], "Attachments": [],
+    }
+
+
+def _inbound(client, payload, secret: str = SECRET):
+    return client.post("/anymail/postmark/inbound/", data=json.dumps(payload), content_type="application/json",
+                       **_auth(secret))
+
+
+def test_the_list_unsubscribe_mailto_unsubscribes_by_its_token(client):
+    from subscriptions.tokens import subscriber_token
+
+    ada = SubscriberFactory(email="ada@example.org", status=Subscriber.Status.ACTIVE)
+    grace = SubscriberFactory(email="grace@example.org", status=Subscriber.Status.ACTIVE)
+    token = subscriber_token(ada, "unsubscribe")
+
+    assert _inbound(client, postmark_inbound(f"Re: unsubscribe {token}")).status_code == 200
+
+    ada.refresh_from_db()
+    grace.refresh_from_db()
+    assert ada.status == Subscriber.Status.UNSUBSCRIBED and grace.status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.parametrize("subject", ["unsubscribe", "unsubscribe not-a-token", "Thanks for the papers!"])
+def test_inbound_mail_without_a_valid_token_changes_nobody(client, subject):
+    ada = SubscriberFactory(email="ada@example.org", status=Subscriber.Status.ACTIVE)
+
+    # The From address alone is no proof: anyone can write it.
+    assert _inbound(client, postmark_inbound(subject, sender="ada@example.org")).status_code == 200
+
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.Status.ACTIVE
+
+
+def test_inbound_mail_needs_the_webhook_secret(client):
+    from subscriptions.tokens import subscriber_token
+
+    ada = SubscriberFactory(email="ada@example.org", status=Subscriber.Status.ACTIVE)
+    response = _inbound(client, postmark_inbound(f"unsubscribe {subscriber_token(ada, 'unsubscribe')}"),
+                        secret="hooks:wrong")
+
+    assert response.status_code in (400, 401, 403)
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.Status.ACTIVE

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -11,10 +12,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from .forms import ImportPapersForm
 from .models import DailyNote, Listing, Paper
+from .note_email import EMAIL_NOTE_CHARS, note_email_cut, note_email_render
 from .services import papers_flags_set, papers_import_text
 from .templatetags.papers_site import render_markdown
 
@@ -199,9 +202,23 @@ class DailyNoteAdmin(admin.ModelAdmin):
     def excerpt(self, note: DailyNote) -> str:
         return Truncator(note.body).chars(100)
 
-    @admin.display(description="preview (as saved)")
+    @admin.display(description="preview in the email (as saved)")
     def body_preview(self, note: DailyNote) -> str:
-        return _markdown_preview(note.body or "")
+        """What the digest email shows: its Markdown subset, cut where the email cuts it, and the text part."""
+        rendered = note_email_render(note.body or "")
+        if rendered is None:
+            return format_html('<span style="color:#666">(empty)</span>')
+        day_page = settings.SITE_URL + reverse("papers:day", args=[note.date])
+        shown = note_email_cut(rendered, chars=EMAIL_NOTE_CHARS, full_note_url=day_page)
+        return format_html(
+            '<div class="markdown-preview" style="max-width:48rem">{}</div>'
+            '<p style="color:#666">Text part of the email:</p>'
+            '<pre class="text-preview" style="max-width:48rem;white-space:pre-wrap">{}</pre>'
+            '<p style="color:#666">The <a href="{}">day page</a> shows all of the note,'
+            " with headings and code blocks too.</p>",
+            mark_safe(shown.html),  # noqa: S308 - sanitized by nh3 in note_email_render; the cut adds only our link
+            shown.text, day_page,
+        )
 
 
 @admin.register(Listing)

@@ -127,8 +127,9 @@ def _keyword_tokens(text: str) -> tuple[tuple[str, str], ...]:
     prefixed = False
     for word in words:
         if word.islower():
+            word = word if word.isascii() else fold(word)  # fold first: "cº" is the prefix "co"
             prefixed = prefixed or word in BOUND_PREFIXES
-            tokens.append(("word", word if word.isascii() else fold(word)))
+            tokens.append(("word", word))
         elif word.isdigit():
             tokens.append(("digits", word))
         elif not shouting and _is_cased(word):

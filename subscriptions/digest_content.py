@@ -9,23 +9,24 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from html import escape as html_escape  # what django.utils.html.escape calls, minus its lazy-string wrapper
-from html import unescape
 
-import markdown
-import nh3
 from django.conf import settings
 from django.urls import reverse
 
 from papers.latex import latex_to_text
+from papers.note_email import EmailNote, note_email_cut, note_email_render
 from papers.search import highlight
 
+# Caps on what a card shows, so that no paper, however its fields were filled,
+# can take the email past Gmail's 102 KB on its own (subscriptions.digest_render).
 ABSTRACT_CHARS = 320
 TITLE_CHARS = 300
 MAX_AUTHORS = 6
+AUTHOR_CHARS = 80  # one name; longer ones are lists pasted into one field
+AUTHORS_CHARS = 300  # the whole line
 # Highlighted words carry their style inline, in both render paths, so they look
 # the same in every mail client.
 MARK_OPEN = '<mark style="background-color:#fde68a;color:#1f2328;padding:0 1px">'
-NOTE_TAGS = {"p", "a", "strong", "em", "b", "i", "ul", "ol", "li", "code", "br", "blockquote"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class DigestInput:
 def paper_data(paper) -> PaperData:
     """PaperData from a Paper instance (needs title, abstract, authors, arxiv_id, github_url, upvotes, updated_at)."""
     authors = [a for a in (paper.authors or []) if isinstance(a, str)]
-    shown = ", ".join(authors[:MAX_AUTHORS]) + (" et al." if len(authors) > MAX_AUTHORS else "")
+    shown = ", ".join(shorten(a, AUTHOR_CHARS) for a in authors[:MAX_AUTHORS])
+    shown = shorten(shown, AUTHORS_CHARS) + (" et al." if len(authors) > MAX_AUTHORS else "")
     title = shorten(readable(paper.title or "") or f"arXiv:{paper.arxiv_id}", TITLE_CHARS)
     arxiv = f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else ""
     return PaperData(
@@ -114,15 +116,20 @@ def _lead(text: str, limit: int) -> str:
 
 
 def note_from_markdown(body: str) -> Note | None:
-    """The editor's note: Markdown rendered, then sanitized with nh3 (links get rel=noopener)."""
-    if not body or not body.strip():
+    """The editor's note as the email shows it (papers.note_email, which the admin preview uses too)."""
+    rendered = note_email_render(body)
+    if rendered is None:
         return None
-    html = nh3.clean(markdown.markdown(body), tags=NOTE_TAGS, attributes={"a": {"href", "title"}},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
-    # The text part gets what the HTML shows, without the markup.
-    paragraphs = (unescape(nh3.clean(chunk, tags=set())).strip() for chunk in html.split("</p>"))
-    text = "\n\n".join(p for p in paragraphs if p)
-    return Note(html=html, text=text.strip(), key=str(hash(html)))
+    return Note(html=rendered.html, text=rendered.text, key=str(hash(rendered.html)))
+
+
+def note_cut(note: Note, *, chars: int, full_note_url: str) -> Note:
+    """The note's first `chars` characters (0: none), then a link to `full_note_url`; `note` itself if it fits."""
+    whole = EmailNote(html=note.html, text=note.text)
+    cut = note_email_cut(whole, chars=chars, full_note_url=full_note_url)
+    if cut is whole:
+        return note
+    return Note(html=cut.html, text=cut.text, key=f"{note.key}:{chars}")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -159,12 +166,14 @@ def mark(text: str, terms: tuple[str, ...]) -> str:
 def card_values(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> dict:
     """Raw (text) and HTML values of one card; both render paths use exactly these."""
     abstract = shorten(paper.abstract, abstract_chars) if abstract_chars else ""
+    # paper_data caps these already; a PaperData made any other way is capped here.
+    title, authors = shorten(paper.title, TITLE_CHARS), shorten(paper.authors, AUTHORS_CHARS + len(" et al."))
     return {
-        "text": {"url": paper.url, "title": paper.title, "authors": paper.authors, "abstract": abstract,
+        "text": {"url": paper.url, "title": title, "authors": authors, "abstract": abstract,
                  "arxiv_url": paper.arxiv_url, "pdf_url": paper.pdf_url, "code_url": paper.code_url,
                  "upvotes": str(paper.upvotes), "matched": ", ".join(matched)},
-        "html": {"url": html_escape(paper.url), "title_html": mark(paper.title, terms),
-                 "authors": html_escape(paper.authors), "abstract_html": mark(abstract, terms) if abstract else "",
+        "html": {"url": html_escape(paper.url), "title_html": mark(title, terms),
+                 "authors": html_escape(authors), "abstract_html": mark(abstract, terms) if abstract else "",
                  "arxiv_url": html_escape(paper.arxiv_url), "pdf_url": html_escape(paper.pdf_url),
                  "code_url": html_escape(paper.code_url), "upvotes": str(paper.upvotes),
                  "matched": html_escape(", ".join(matched))},

@@ -24,6 +24,7 @@ the message's bytes or a Django message.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import uuid
 from collections import OrderedDict
@@ -36,10 +37,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from .digest_content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, shorten
+from papers.note_email import EMAIL_NOTE_CHARS
+
+from .digest_content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, note_cut, shorten
 from .digest_mime import digest_message_id, envelope_sender, sender_domain
 from .emails import inline_css
 from .digest_tokens import digest_token
+
+logger = logging.getLogger(__name__)
 
 # Gmail clips HTML above 102 KB (102 * 1024 bytes); stay a little under it.
 HTML_LIMIT = 100_000
@@ -315,27 +320,45 @@ def _card(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], ab
 def render_digest(d: DigestInput) -> RenderedDigest:
     """The email for one digest, from pre-inlined fragments; never over HTML_LIMIT bytes of HTML.
 
-    Too big: abstracts are shortened first, then papers move into "N more on the site".
+    Too big: abstracts are shortened first, then dropped, then papers move into
+    "N more on the site" down to one, then the editor's note moves to the site
+    (a link to the day page). Every card field is capped (digest_content), so the
+    last step always fits; if it ever does not, the error is logged and the email sent.
     """
     _check_generation()
     shown = list(d.items[:MAX_PAPERS])
-    abstract_chars = ABSTRACT_CHARS
+    abstract_chars, note_chars = ABSTRACT_CHARS, EMAIL_NOTE_CHARS
     while True:
-        rendered = _assemble(d, shown, abstract_chars)
-        if rendered.html_size <= HTML_LIMIT or len(shown) <= 1:
+        rendered = _assemble(d, shown, abstract_chars, note_chars)
+        if rendered.html_size <= HTML_LIMIT:
             return rendered
         if abstract_chars > SHORT_ABSTRACT_CHARS:
             abstract_chars = SHORT_ABSTRACT_CHARS
         elif abstract_chars:
             abstract_chars = 0
-        else:
+        elif len(shown) > 1:
             shown = shown[:-1]
+        elif d.note is not None and note_chars:
+            note_chars = 0
+        else:
+            logger.error("digest %s for subscriber %s: %d bytes of HTML, over the %d limit with nothing left to cut",
+                      d.digest_id, d.subscriber_id, rendered.html_size, HTML_LIMIT)
+            return rendered
 
 
-def _assemble(d: DigestInput, shown: list, abstract_chars: int) -> RenderedDigest:
+def _email_note(d: DigestInput, chars: int) -> Note | None:
+    """The day's note as this email shows it: its first `chars` characters, then a link to the day page."""
+    if d.note is None:
+        return None
+    return _cache_get("note_cut", (d.note.key, chars, d.digest_date), lambda: note_cut(
+        d.note, chars=chars, full_note_url=settings.SITE_URL + reverse("papers:day", args=[d.digest_date])))
+
+
+def _assemble(d: DigestInput, shown: list, abstract_chars: int, note_chars: int) -> RenderedDigest:
     more = max(d.matched_count, len(d.items)) - len(shown)
     values, unsubscribe = _shell_values(d, shown, more)
-    (head_skel, tail_skel), text_skel = _shell(d.note is not None, more > 0)
+    note = _email_note(d, note_chars)
+    (head_skel, tail_skel), text_skel = _shell(note is not None, more > 0)
     cards = [_card(paper, matched, terms, abstract_chars) for paper, matched, terms in shown]
     # URLs are an escaped prefix and suffix around a URL-safe token (_url), the
     # date and frequency are ours: only what people typed or titled needs escaping.
@@ -344,9 +367,9 @@ def _assemble(d: DigestInput, shown: list, abstract_chars: int) -> RenderedDiges
         if _NEEDS_ESCAPE.search(values[name]):
             html_values[name] = escape(values[name])
     text_values = dict(values, cards="".join([c.text.replace("\0", str(n), 1) for n, c in enumerate(cards, 1)]))
-    if d.note is not None:
-        html_values["note"] = _note_html(d.note)
-        text_values["note_text"] = d.note.text
+    if note is not None:
+        html_values["note"] = _note_html(note)
+        text_values["note_text"] = note.text
     head_data, tail_data = head_skel.fill_bytes(html_values), tail_skel.fill_bytes(html_values)
     message_id = _message_id(d)
     return RenderedDigest(
@@ -367,13 +390,16 @@ def _headers(d: DigestInput, message_id: str, unsubscribe_token: str) -> dict[st
     one_click = _url("one_click_unsubscribe", unsubscribe_token)
     return {
         "Message-ID": message_id,
-        "List-Unsubscribe": f"<{one_click}>, <mailto:{envelope_sender()}?subject=unsubscribe>",
+        # The mailto's subject carries the token: mail to it reaches subscriptions.webhooks
+        # (inbound) when the operator routes it there (docs/operations.md).
+        "List-Unsubscribe": f"<{one_click}>, <mailto:{envelope_sender()}?subject=unsubscribe%20{unsubscribe_token}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"Trending Papers digest <digest.{sender_domain()}>",
     }
 
 
-def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars: int = ABSTRACT_CHARS) -> tuple[str, str, str]:
+def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars: int = ABSTRACT_CHARS,
+                     note_chars: int = EMAIL_NOTE_CHARS) -> tuple[str, str, str]:
     """(subject, text, html) rendered the slow way: the templates, then premailer on the whole page.
 
     Only tests and debugging use it: it is what `render_digest` must equal.
@@ -387,8 +413,9 @@ def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars
         v = card_values(paper, matched, terms, abstract_chars)
         cards.append({**v["text"], "title_html": mark_safe(v["html"]["title_html"]),
                       "abstract_html": mark_safe(v["html"]["abstract_html"]), "number": number})
-    ctx = _template_context(values=values, cards=cards, note=d.note,
-                            note_html=mark_safe(d.note.html) if d.note else "", more=more)
+    note = _email_note(d, note_chars)
+    ctx = _template_context(values=values, cards=cards, note=note,
+                            note_html=mark_safe(note.html) if note else "", more=more)
     subject = " ".join(render_to_string("emails/digest-subject.txt", ctx).split())
     text = _strip_markers(render_to_string("emails/digest-body.txt", ctx))
     return subject, text, _strip_markers(_render_html(ctx))

@@ -4,18 +4,24 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import logging
 import re
+from urllib.parse import unquote
 
 import lxml.html
 import pytest
 import time_machine
 from django.core import mail
 
+from papers.note_email import EMAIL_NOTE_CHARS, READ_ON_SITE
 from subscriptions import digest_render
-from subscriptions.digest_content import DigestInput, Note, PaperData, note_from_markdown
+from subscriptions.digest_content import (ABSTRACT_CHARS, AUTHORS_CHARS, TITLE_CHARS, DigestInput, Note, PaperData,
+                                          note_from_markdown)
 from subscriptions.digest_mime import message_bytes
-from subscriptions.digest_render import HTML_LIMIT, render_digest, render_reference
+from subscriptions.digest_render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest, render_reference
+from subscriptions.digest_selection import digest_preview
 from subscriptions.models import Digest, Subscriber
+from subscriptions.tokens import token_read
 from subscriptions.services.digests import digests_run_day
 from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
@@ -99,7 +105,12 @@ def test_it_carries_the_list_and_identity_headers(delivered, client):
     assert headers["List-Id"] == "Trending Papers digest <digest.papers.example.org>"
     one_click, mailto = re.findall(r"<([^>]+)>", headers["List-Unsubscribe"])
     assert one_click.startswith("https://papers.example.org/unsubscribe/") and one_click.endswith("/one-click/")
-    assert mailto == "mailto:digest@papers.example.org?subject=unsubscribe"
+    address, subject = mailto.split("?subject=")
+    assert address == "mailto:digest@papers.example.org"
+    # What an inbound unsubscribe (subscriptions.webhooks) reads: "unsubscribe <this reader's token>".
+    word, token = unquote(subject).split(" ")
+    assert word == "unsubscribe"
+    assert token_read(token, purpose="unsubscribe").subscriber_id == digest.subscriber_id
     # The one-click URL really unsubscribes (RFC 8058: a POST with that body).
     response = client.post(one_click.removeprefix("https://papers.example.org"), {"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
@@ -223,17 +234,106 @@ def test_it_escapes_hostile_titles_and_keywords():
     assert '<script>alert("x")</script>' in fast.text  # plain text is plain
 
 
+def shrink_step(html: str) -> tuple[int, int, bool]:
+    """What a reader sees of the shrinking: (papers shown, the abstract length step, the note shown in the email)."""
+    page = lxml.html.document_fromstring(html)
+    longest = max((len(a.text_content().strip()) for a in page.find_class("abstract")), default=0)
+    abstract_step = next(step for step in (0, SHORT_ABSTRACT_CHARS, ABSTRACT_CHARS) if longest <= step + 1)  # + "…"
+    note_in_email = READ_ON_SITE not in page.find_class("note-box")[0].text_content()
+    return len(page.find_class("paper")), abstract_step, note_in_email
+
+
 @pytest.mark.django_db
-def test_it_keeps_the_html_under_the_clipping_limit_by_shortening_abstracts_first():
-    long = "Speech " + "pretraining at scale with many words " * 600
-    digest = digest_input([(paper_data(n, abstract=long), ("speech",), ("Speech",)) for n in range(1, 11)])
+@time_machine.travel(dt.datetime(2024, 3, 12, 7, 0, tzinfo=dt.timezone.utc), tick=False)
+def test_it_shrinks_an_email_over_the_limit_one_step_at_a_time_in_order(monkeypatch, settings, caplog):
+    settings.SITE_URL = "https://papers.example.org"
+    abstract = "Speech " + "pretraining at scale with many words " * 20  # longer than ABSTRACT_CHARS
+    note = note_from_markdown("Today's **speech** papers, and why they matter. " * 8)
+    digest = digest_input([(paper_data(n, abstract=abstract), ("speech",), ("Speech",)) for n in range(1, 11)],
+                          note=note)
+
+    # Each email's limit is one byte under the last email's size: every render must take exactly one more step.
+    steps, limit = [], 10**9
+    while True:
+        monkeypatch.setattr(digest_render, "HTML_LIMIT", limit)
+        fast = render_digest(digest)
+        step = shrink_step(fast.html)
+        if steps and step == steps[-1]:
+            break  # nothing left to cut
+        assert fast.html_size <= limit
+        shown, abstract_chars, note_in_email = step
+        subject, text, html = render_reference(digest, shown=shown, abstract_chars=abstract_chars,
+                                               note_chars=EMAIL_NOTE_CHARS if note_in_email else 0)
+        assert canonical(fast.html) == canonical(html) and fast.text == text
+        if shown < 10:
+            assert f"{10 - shown} more paper" in fast.text
+        steps.append(step)
+        limit = fast.html_size - 1
+
+    assert steps == [
+        (10, ABSTRACT_CHARS, True), (10, SHORT_ABSTRACT_CHARS, True), (10, 0, True),  # abstracts shorter, then none
+        *[(shown, 0, True) for shown in range(9, 0, -1)],  # papers into "N more", down to one
+        (1, 0, False),  # the note moves to the site
+    ]
+    assert f"{READ_ON_SITE}: https://papers.example.org/day/2024-03-12/" in fast.text
+    assert "over the" in caplog.text and caplog.records[-1].levelno == logging.ERROR  # giving up is loud
+
+
+@pytest.mark.django_db
+@time_machine.travel(dt.datetime(2024, 3, 12, 7, 0, tzinfo=dt.timezone.utc), tick=False)
+def test_it_shows_the_start_of_a_long_note_and_links_to_the_rest(settings):
+    settings.SITE_URL = "https://papers.example.org"
+    paragraphs = [f"Paragraph {n}: " + "the editor has a lot to say today " * 20 for n in range(200)]
+    digest = digest_input([(paper_data(n), ("speech",), ("Speech",)) for n in range(1, 11)],
+                          note=note_from_markdown("\n\n".join(paragraphs)))
 
     fast = render_digest(digest)
 
-    assert len(fast.html.encode()) <= fast.html_size <= HTML_LIMIT  # (counted with CRLF line ends, as sent)
-    assert fast.shown == 10  # shorter abstracts were enough
-    abstracts = lxml.html.document_fromstring(fast.html).find_class("abstract")
-    assert abstracts and all(len(a.text_content()) <= digest_render.ABSTRACT_CHARS + 2 for a in abstracts)
+    assert fast.html_size <= HTML_LIMIT and fast.shown == 10  # the note's cut, not the papers, made the room
+    note_box = lxml.html.document_fromstring(fast.html).find_class("note-box")[0]
+    assert paragraphs[0] in note_box.text_content() and "Paragraph 199" not in note_box.text_content()
+    assert [a.get("href") for a in note_box.iter("a")] == ["https://papers.example.org/day/2024-03-12/"]
+    assert f"{READ_ON_SITE}: https://papers.example.org/day/2024-03-12/" in fast.text
+    assert "Paragraph 199" not in fast.text
+    subject, text, html = render_reference(digest)
+    assert canonical(fast.html) == canonical(html) and fast.text == text
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_hostile_digest_under_the_clipping_limit_and_readable(settings, client):
+    settings.SITE_URL = "https://papers.example.org"
+    for n in range(1, 11):
+        paper = PaperFactory(title=f"Speech Pretraining {n} " + "ever longer " * 2_000,
+                             authors=[f"Author {a} " + "Double-Barrelled-" * 1_200 for a in range(300)],
+                             abstract="Speech pretraining at scale. " * 2_000)
+        ListingFactory(paper=paper, listed_on=DAY, upvotes=n)
+    # Links first: the note's first characters are already hundreds of KB of addresses.
+    links = " ".join(f"[{n}](https://example.org/{'x' * 2_000})" for n in range(200))
+    DailyNoteFactory(date=DAY, body=links + "\n\n" + "The editor has a lot to say today. " * 4_000)
+    subscriber = SubscriberFactory(email="reader@example.org")
+    for text in ("pretraining", "speech"):
+        KeywordFactory(subscriber=subscriber, text=text)
+
+    counts = digests_run_day(digest_date=DAY)
+
+    assert (counts.built, counts.sent) == (1, 1)
+    [message] = mail.outbox
+    html = message.alternatives[0][0]
+    assert len(html.encode()) <= HTML_LIMIT < 102 * 1024
+    page = lxml.html.document_fromstring(html)
+    cards = page.find_class("paper")
+    titles = [c.find_class("title")[0].text_content().strip() for c in cards]
+    assert titles and all(t.startswith("Speech Pretraining") and len(t) <= TITLE_CHARS + 1 for t in titles)
+    assert all(len(c.find_class("authors")[0].text_content().strip()) <= AUTHORS_CHARS + len(" et al.") + 1
+               for c in cards)
+    assert [a.get("href") for a in page.find_class("note-box")[0].iter("a")] == [
+        "https://papers.example.org/day/2024-03-12/"]
+    assert client.get("/day/2024-03-12/").status_code == 200
+    assert f"{READ_ON_SITE}: https://papers.example.org/day/2024-03-12/" in message.body
+    # What SMTP gets: lines too long for 8bit go as base64, so every line fits 998 bytes.
+    rendered, _ = digest_preview(subscriber, DAY)
+    assert rendered.html_size <= HTML_LIMIT
+    assert all(len(line) <= 998 for line in message_bytes(rendered, eight_bit=True).split(b"\r\n"))
 
 
 @pytest.mark.django_db

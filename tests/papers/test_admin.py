@@ -4,10 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from papers.models import Listing, Paper
+from papers.note_email import EMAIL_NOTE_CHARS
+from papers.templatetags.papers_site import render_markdown
+from subscriptions.digest_content import note_from_markdown
 from tests.factories import DailyNoteFactory, ListingFactory, PaperFactory
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +165,42 @@ def test_it_previews_a_daily_note(admin_client):
     assert "<em>fine</em>" in text
     assert "<script>alert" not in text
     assert page(admin_client.get("/admin/papers/dailynote/")).count("A *fine* day.") == 1
+
+
+def note_preview(admin_client, note) -> lxml.html.HtmlElement:
+    """The preview block of a daily note's change page."""
+    page_html = page(admin_client.get(f"/admin/papers/dailynote/{note.pk}/change/"))
+    return lxml.html.document_fromstring(page_html).find_class("field-body_preview")[0]
+
+
+def test_it_previews_a_daily_note_as_the_email_shows_it(admin_client, settings):
+    settings.SITE_URL = "https://papers.example.org"
+    body = "#### Results\n\nWe **won**:\n\n    code = 1\n\n---\n\n1. [one](https://example.org/a)"
+    note = DailyNoteFactory(body=body)
+    email = note_from_markdown(body)
+
+    preview = note_preview(admin_client, note)
+
+    site = render_markdown(body)
+    assert "<h4>" in site and "<pre>" in site and "<hr>" in site  # what the site keeps and the email does not
+    shown = preview.find_class("markdown-preview")[0]
+    assert not shown.xpath(".//h4 | .//pre | .//hr")
+    assert email.html in lxml.html.tostring(shown, encoding="unicode")
+    assert preview.find_class("text-preview")[0].text_content() == email.text
+
+
+def test_it_previews_where_the_email_cuts_a_long_daily_note(admin_client, settings):
+    settings.SITE_URL = "https://papers.example.org"
+    words = [f"word{n}" for n in range(EMAIL_NOTE_CHARS // 4)]  # well over the cap
+    note = DailyNoteFactory(date=DAY, body=" ".join(words))
+
+    preview = note_preview(admin_client, note)
+
+    shown = preview.find_class("markdown-preview")[0]
+    assert words[0] in shown.text_content() and words[-1] not in shown.text_content()
+    [link] = shown.iter("a")
+    assert link.get("href") == f"https://papers.example.org/day/{DAY.isoformat()}/"
+    assert words[-1] not in preview.find_class("text-preview")[0].text_content()
 
 
 def test_it_shows_listings_read_only(admin_client):

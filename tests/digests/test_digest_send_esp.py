@@ -8,7 +8,6 @@ a resend when the provider may have it, back to ready when it surely does not.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import time
@@ -20,10 +19,8 @@ import pytest
 from subscriptions.digest_mailer import SenderRefused
 from subscriptions.models import DeliveryEvent, Digest, Subscriber
 from subscriptions.services.digest_sending import UNCERTAIN_ERROR, DigestsDeferred, digest_send_batch
-from subscriptions.services.digests import digests_build
-from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
+from tests.digests.test_digest_send import built, statuses  # the same day, seen through the SMTP tests
 
-DAY = dt.date(2024, 3, 12)
 CLIENT_TIMEOUT = 0.5
 
 
@@ -90,18 +87,6 @@ def postmark(settings):
     yield server
     server.shutdown()
     server.server_close()
-
-
-def built(n: int) -> list[int]:
-    ListingFactory(paper=PaperFactory(title="Diffusion Policies for Robots"), listed_on=DAY)
-    for i in range(n):
-        KeywordFactory(subscriber=SubscriberFactory(email=f"r{i}@example.org"), text="diffusion")
-    digests_build(digest_date=DAY)
-    return list(Digest.objects.filter(digest_date=DAY).order_by("id").values_list("id", flat=True))
-
-
-def statuses() -> dict[str, str]:
-    return dict(Digest.objects.values_list("subscriber__email", "status"))
 
 
 @pytest.mark.django_db

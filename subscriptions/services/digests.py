@@ -306,14 +306,21 @@ def digests_sweep_stuck(*, older_than: dt.timedelta = STUCK_AFTER, now: dt.datet
     With a broker, ready rows nobody has touched for `older_than` (released here,
     or whose enqueue was lost) get new send tasks at once, instead of waiting for
     Redis to hand the dead worker's task to someone else (visibility_timeout, an
-    hour). Without one (embedded mode) they wait for the next `send_digests`:
+    hour), as soon as no task is waiting in the broker: until then they may just
+    be in line. Without one (embedded mode) they wait for the next `send_digests`:
     a sweep should not start sending mail from whatever process called it.
     """
     now = now or timezone.now()
     cutoff = now - older_than
     failed, reset = digests_release_stuck(cutoff=cutoff)
     orphans = []
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
+    waiting = tasks_waiting()
+    if waiting:
+        # Rows still in line behind a long send (a slow provider, a million subscribers)
+        # look forgotten after 20 minutes too: wait until the queue is empty, or each
+        # sweep would add a second, third... task for every one of them.
+        logger.info("digests_sweep_stuck: %d tasks waiting in the broker, ready rows left in line", waiting)
+    elif not settings.CELERY_TASK_ALWAYS_EAGER:
         orphans = list(
             Digest.objects.filter(status=Digest.Status.READY, created_at__gte=now - dt.timedelta(days=ORPHAN_DAYS))
             .filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, created_at__lt=cutoff))
@@ -324,6 +331,24 @@ def digests_sweep_stuck(*, older_than: dt.timedelta = STUCK_AFTER, now: dt.datet
         logger.warning("digests_sweep_stuck in_flight_failed=%d reset=%d requeued=%d batches=%d",
                        failed, reset, len(orphans), batches)
     return reset
+
+
+def tasks_waiting() -> int | None:
+    """Messages waiting in the broker's default queue; None without a broker or when it cannot say."""
+    if not settings.CELERY_BROKER_URL:
+        return None
+    from celery import current_app
+    from kombu.exceptions import ChannelError
+
+    try:
+        with current_app.connection_for_read() as conn:
+            queue = current_app.conf.task_default_queue
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except ChannelError:
+        return 0  # no such queue: Redis drops the key of an empty list
+    except Exception as exc:  # the broker is down: the sweep should still free rows
+        logger.warning("digests_sweep_stuck: could not read the broker's queue: %s", exc)
+        return None
 
 
 def digests_retry_failed(*, digest_ids: Iterable[int]) -> int:

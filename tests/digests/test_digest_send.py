@@ -363,3 +363,33 @@ def test_a_line_starting_with_a_dot_arrives_intact(smtp):
     [message] = smtp.messages
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "\n.NET 9 ships today.\n\n.\n\nThat line above was a lone dot.\n" in text
+
+
+@pytest.mark.django_db
+def test_the_sweeper_does_not_requeue_rows_still_in_line_behind_a_long_send(settings, redis_url,
+                                                                           django_capture_on_commit_callbacks):
+    from celery import current_app
+    from kombu import Connection
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = redis_url
+    previous_broker, current_app.conf.broker_url = current_app.conf.broker_url, redis_url
+    queue = current_app.conf.task_default_queue
+    ids = built(2)
+    Digest.objects.filter(pk__in=ids).update(created_at=timezone.now() - dt.timedelta(hours=1))  # never claimed
+    try:
+        with Connection(redis_url) as conn:
+            line = conn.SimpleQueue(queue)
+            line.clear()
+            line.put({"a": "task still waiting"})  # the day's send is not finished
+            with django_capture_on_commit_callbacks() as while_busy:
+                digests_sweep_stuck(older_than=dt.timedelta(minutes=20))
+            line.clear()
+            with django_capture_on_commit_callbacks() as once_empty:
+                digests_sweep_stuck(older_than=dt.timedelta(minutes=20))
+            line.close()
+    finally:
+        current_app.conf.broker_url = previous_broker
+
+    assert while_busy == []
+    assert len(once_empty) == 1  # now they are truly forgotten: one task for both

@@ -31,9 +31,10 @@ def day(request: HttpRequest, day: dt.date) -> HttpResponse:
 
 def _day_page(request: HttpRequest, day: dt.date | None, *, is_home: bool) -> HttpResponse:
     papers = papers_trending(day=day) if day else []
-    if not papers and not is_home:
-        raise Http404("No papers were listed on that day.")
     note = DailyNote.objects.filter(date=day).first() if day else None
+    # A day with a note but no listing (a weekend) still has a page: the digest links to it.
+    if not papers and note is None and not is_home:
+        raise Http404("No papers were listed on that day.")
     return render(
         request,
         "papers/day.html",

@@ -284,6 +284,11 @@ class DjangoBatchSender:
 
     def deliver(self, items: Iterable[Item], checkpoint: Checkpoint) -> None:
         pending: list[Result] = []
+        # A message the provider rejected, held until the next answer: if that is the
+        # same rejection, the provider refuses the account (Postmark's 422 "out of
+        # credits", "sender signature not confirmed"), not the message, and nothing
+        # of the batch should be failed for it.
+        rejected: tuple[Result, tuple] | None = None
         for item in items:
             if not checkpoint(pending, item):
                 return
@@ -297,14 +302,28 @@ class DjangoBatchSender:
                 if outcome is None:
                     # Surely not handed over (ESP unreachable, 429/5xx, disk full):
                     # this message goes back to the queue with the rest.
-                    raise ConnectionTrouble(detail) from exc
+                    raise ConnectionTrouble(detail, [rejected[0]] if rejected else []) from exc
                 if outcome is Outcome.UNCERTAIN:
                     # The request may have reached the provider (a read timeout, a
                     # connection lost mid-answer): never resent; the rest waits for a retry.
-                    raise ConnectionTrouble(detail, [Result(item, outcome, detail)]) from exc
+                    unrecorded = [Result(item, outcome, detail), *([rejected[0]] if rejected else [])]
+                    raise ConnectionTrouble(detail, unrecorded) from exc
+                if outcome is Outcome.REJECTED:
+                    kind = (type(exc).__name__, getattr(exc, "status_code", None))
+                    if rejected is not None and rejected[1] == kind:
+                        raise SenderRefused(f"the email provider rejects every message: {detail}") from exc
+                    if rejected is not None:
+                        pending.append(rejected[0])
+                    rejected = (Result(item, outcome, detail), kind)
+                    continue
                 pending.append(Result(item, outcome, detail))
-                continue
-            pending.append(Result(item, Outcome.SENT))
+            else:
+                pending.append(Result(item, Outcome.SENT))
+            if rejected is not None:
+                pending.append(rejected[0])
+                rejected = None
+        if rejected is not None:
+            pending.append(rejected[0])
         if pending:
             checkpoint(pending, None)
 

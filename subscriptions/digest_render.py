@@ -320,9 +320,9 @@ def _card(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], ab
 def render_digest(d: DigestInput) -> RenderedDigest:
     """The email for one digest, from pre-inlined fragments; never over HTML_LIMIT bytes of HTML.
 
-    Too big: abstracts are shortened first, then dropped, then papers move into
-    "N more on the site" down to one, then the editor's note moves to the site
-    (a link to the day page). Every card field is capped (digest_content), so the
+    Too big: abstracts are shortened first, then dropped, then the editor's note
+    moves to the site (a link to the day page), then papers move into "N more on
+    the site" down to one. Every card field is capped (digest_content), so the
     last step always fits; if it ever does not, the error is logged and the email sent.
     """
     _check_generation()
@@ -336,10 +336,12 @@ def render_digest(d: DigestInput) -> RenderedDigest:
             abstract_chars = SHORT_ABSTRACT_CHARS
         elif abstract_chars:
             abstract_chars = 0
+        elif d.note is not None and note_chars:
+            # Before any paper: the note keeps its link to the day page, and a note of
+            # long links can weigh more than nine papers.
+            note_chars = 0
         elif len(shown) > 1:
             shown = shown[:-1]
-        elif d.note is not None and note_chars:
-            note_chars = 0
         else:
             logger.error("digest %s for subscriber %s: %d bytes of HTML, over the %d limit with nothing left to cut",
                       d.digest_id, d.subscriber_id, rendered.html_size, HTML_LIMIT)

@@ -99,16 +99,20 @@ class Selector:
         trending = paper_trending_scores(paper_ids=list(self.first_listed), as_of=digest_date) if rows else {}
         best = max(trending.values(), default=0.0) or 1.0
         self.boost = {pid: TREND_WEIGHT * trending.get(pid, 0.0) / best for pid in self.first_listed}
-        index = PaperIndex.build((pid, title, abstract) for pid, title, abstract, _ in rows)
-        self._matches = index.match_many(sorted(set(keywords)))
+        self._index = PaperIndex.build((pid, title, abstract) for pid, title, abstract, _ in rows)
+        self._matches = self._index.match_many(sorted(set(keywords)))
         self._entries: dict[tuple[str, dt.date], _Entry | None] = {}
         self._memo: dict[tuple, tuple] = {}
 
     def _entry(self, keyword: str, start: dt.date) -> _Entry | None:
         key = (keyword, start)
         if key not in self._entries:
+            if keyword not in self._matches:
+                # A keyword added after the build began (someone confirmed or edited
+                # theirs mid-build): match it now rather than call their day empty.
+                self._matches.update(self._index.match_many([keyword]))
             first = self.first_listed
-            matches = [m for m in self._matches.get(keyword, ()) if first[m.paper_id] >= start]
+            matches = [m for m in self._matches[keyword] if first[m.paper_id] >= start]
             self._entries[key] = _Entry(matches, self.boost) if matches else None
         return self._entries[key]
 

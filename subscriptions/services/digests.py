@@ -51,6 +51,7 @@ STUCK_AFTER = dt.timedelta(minutes=20)
 ORPHAN_DAYS = 2  # ready rows built longer ago are left alone by the sweeper (see the Digest admin)
 RUN_DAY_POLL = 0.25
 DISPATCH_EARLY_TOLERANCE = dt.timedelta(minutes=5)
+CATCH_UP_HOURS = 6  # a missed hourly run is made up this long after, the same local day
 EAGER_RETRIES = (1.0, 4.0, 15.0)  # seconds between tries when no broker is there to retry
 
 
@@ -420,23 +421,34 @@ def _send_here(ids: list[int], deadline: float) -> None:
 
 
 def digests_dispatch(*, now: dt.datetime | None = None) -> BuildCounts:
-    """Build and enqueue the digests of everyone whose local send hour has come today and who has none yet.
+    """Build and enqueue the digests of everyone whose local send hour just began, or passed earlier today.
 
-    Each subscriber's digest date is their local date. Usually that is the people
-    whose send hour just began; "has come" rather than "is now" means a run that was
-    late or missed (workers down, a task redelivered after the broker's visibility
-    timeout) is caught up by the next one, and an hour that daylight saving skips is
-    served with the next. An hour that repeats is served once: the second time,
-    their row exists already.
+    Each subscriber's digest date is their local date. A local hour that a
+    daylight-saving jump skips is served with the next one; an hour that repeats
+    is served once (the second time their row exists already). Readers who have
+    had a digest before and whose hour passed up to CATCH_UP_HOURS ago without
+    one are served too: a run that was late or missed (workers down, a task
+    redelivered after the broker's visibility timeout) is made up by the next.
     """
     # A beat that fires a moment early still counts as the hour about to begin.
-    now = (now or timezone.now()).astimezone(dt.timezone.utc) + DISPATCH_EARLY_TOLERANCE
+    now = ((now or timezone.now()).astimezone(dt.timezone.utc) + DISPATCH_EARLY_TOLERANCE).replace(
+        minute=0, second=0, microsecond=0)
     groups: dict[dt.date, Q] = {}
+
+    def add(day: dt.date, where: Q) -> None:
+        groups[day] = groups.get(day, Q(pk__in=[])) | where
+
     zones = (Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).order_by()
              .values_list("timezone", flat=True).distinct())  # a few hundred names, not a row per subscriber
     for name in zones:
-        local_date, hour = local_date_hour(name, now)
-        groups[local_date] = groups.get(local_date, Q(pk__in=[])) | Q(timezone=name, send_hour__lte=hour)
+        tz = _zone(name)
+        for day, hour in local_hours(tz, now):
+            add(day, Q(timezone=name, send_hour=hour))
+        # Catching up is for readers who have had a digest before: someone who just
+        # signed up gets their first at their next send hour, as the welcome page says.
+        local = now.astimezone(tz)
+        add(local.date(), Q(timezone=name, send_hour__lt=local.hour, send_hour__gte=local.hour - CATCH_UP_HOURS,
+                            last_digest_on__isnull=False))
     built = skipped = 0
     for local_date, where in sorted(groups.items(), key=lambda group: group[0]):
         # A condition, not a list of ids: at 7:00 UTC a million subscribers may be due,
@@ -447,12 +459,25 @@ def digests_dispatch(*, now: dt.datetime | None = None) -> BuildCounts:
     return BuildCounts(built, skipped)
 
 
-def local_date_hour(zone: str, now: dt.datetime) -> tuple[dt.date, int]:
-    """The (date, hour) on the wall clock of `zone` at `now`; an unknown zone is read as UTC."""
+def local_hours(tz: dt.tzinfo, now: dt.datetime) -> list[tuple[dt.date, int]]:
+    """(local date, local hour) pairs that began in (now - 1 h, now] on the wall clock of `tz`.
+
+    Usually one pair; two when a DST jump skipped an hour (01:59 -> 03:00 gives
+    hours 2 and 3); none when the clock fell back into an hour already served.
+    """
+    current = now.astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    previous = (now - dt.timedelta(hours=1)).astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    hours = []
+    wall = previous + dt.timedelta(hours=1)
+    while wall <= current:
+        hours.append((wall.date(), wall.hour))
+        wall += dt.timedelta(hours=1)
+    return hours
+
+
+def _zone(name: str) -> dt.tzinfo:
     try:
-        tz = ZoneInfo(zone)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        logger.warning("unknown time zone %r: treated as UTC", zone)
-        tz = dt.timezone.utc
-    local = now.astimezone(tz)
-    return local.date(), local.hour
+        logger.warning("unknown time zone %r: treated as UTC", name)
+        return dt.timezone.utc

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
 from subscriptions.models import Digest, Subscriber
-from subscriptions.services.digests import digests_dispatch, local_date_hour
+from subscriptions.services.digests import digests_dispatch, local_hours
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 UTC = dt.timezone.utc
@@ -32,17 +33,35 @@ def dispatched(when: dt.datetime) -> dict[str, dt.date]:
     return {d.subscriber.email: d.digest_date for d in made}
 
 
-def test_it_reads_the_local_date_and_hour():
-    assert local_date_hour("UTC", at(2024, 3, 12, 7)) == (dt.date(2024, 3, 12), 7)
-    assert local_date_hour("Asia/Tokyo", at(2024, 3, 12, 22)) == (dt.date(2024, 3, 13), 7)
+def hours(zone: str, when: dt.datetime) -> list[tuple[dt.date, int]]:
+    return local_hours(ZoneInfo(zone), when)
+
+
+def test_it_lists_the_local_hour_that_just_began():
+    assert hours("UTC", at(2024, 3, 12, 7)) == [(dt.date(2024, 3, 12), 7)]
+    assert hours("Asia/Tokyo", at(2024, 3, 12, 22)) == [(dt.date(2024, 3, 13), 7)]
     # Half-hour zones are served at the top of the UTC hour: 12:30 in Kolkata is "hour 12".
-    assert local_date_hour("Asia/Kolkata", at(2024, 3, 12, 7)) == (dt.date(2024, 3, 12), 12)
+    assert hours("Asia/Kolkata", at(2024, 3, 12, 7)) == [(dt.date(2024, 3, 12), 12)]
+
+
+def test_it_serves_an_hour_that_daylight_saving_skips_with_the_next_one():
     # New York, 2024-03-10: 01:59 EST is followed by 03:00 EDT (07:00 UTC).
-    assert local_date_hour("America/New_York", at(2024, 3, 10, 7)) == (dt.date(2024, 3, 10), 3)
+    assert hours("America/New_York", at(2024, 3, 10, 7)) == [(dt.date(2024, 3, 10), 2), (dt.date(2024, 3, 10), 3)]
 
 
+def test_it_serves_an_hour_that_daylight_saving_repeats_once():
+    # New York, 2024-11-03: 01:00-01:59 happens twice (05:00 and 06:00 UTC).
+    assert hours("America/New_York", at(2024, 11, 3, 5)) == [(dt.date(2024, 11, 3), 1)]
+    assert hours("America/New_York", at(2024, 11, 3, 6)) == []
+    assert hours("America/New_York", at(2024, 11, 3, 7)) == [(dt.date(2024, 11, 3), 2)]
+
+
+@pytest.mark.django_db
 def test_it_treats_an_unknown_zone_as_utc():
-    assert local_date_hour("Mars/Olympus_Mons", at(2024, 3, 12, 7)) == (dt.date(2024, 3, 12), 7)
+    ListingFactory(paper=PaperFactory(title="Diffusion Today"), listed_on=dt.date(2024, 3, 12))
+    reader("Mars/Olympus_Mons", 7, email="mars@example.org")
+
+    assert dispatched(at(2024, 3, 12, 7)) == {"mars@example.org": dt.date(2024, 3, 12)}
 
 
 @pytest.mark.django_db
@@ -54,9 +73,6 @@ def test_it_builds_for_the_people_whose_local_send_hour_begins_now():
     reader("America/Los_Angeles", 23, email="la@example.org")
     reader("UTC", 8, email="later@example.org")
 
-    # 21:00 UTC on the 12th: 06:00 on the 13th in Tokyo; London's and "later"'s hours have come (the 12th).
-    assert dispatched(at(2024, 3, 12, 21)) == {"london@example.org": dt.date(2024, 3, 12),
-                                               "later@example.org": dt.date(2024, 3, 12)}
     # 22:00 UTC on the 12th: 07:00 on the 13th in Tokyo, 15:00 in Los Angeles.
     assert dispatched(at(2024, 3, 12, 22)) == {"tokyo@example.org": dt.date(2024, 3, 13)}
     # 06:00 UTC on the 13th: 23:00 on the 12th in Los Angeles (PDT since the 10th).
@@ -69,12 +85,26 @@ def test_it_builds_for_the_people_whose_local_send_hour_begins_now():
 @pytest.mark.django_db
 def test_a_late_or_missed_run_is_caught_up_by_the_next_one_the_same_day():
     ListingFactory(paper=PaperFactory(title="Diffusion Today"), listed_on=dt.date(2024, 3, 13))
-    reader("UTC", 7, email="london@example.org")
+    reader("UTC", 7, email="london@example.org", last_digest_on=dt.date(2024, 3, 12))
+    reader("UTC", 7, email="new@example.org")  # signed up after yesterday's digests
+    reader("UTC", 1, email="early@example.org", last_digest_on=dt.date(2024, 3, 12))
 
     # The 07:00 run never happened (workers down); the 08:00 run serves London, once.
-    assert dispatched(at(2024, 3, 13, 6)) == {}
+    assert dispatched(at(2024, 3, 13, 6)) == {"early@example.org": dt.date(2024, 3, 13)}  # its 01:00 run: missed too
     assert dispatched(at(2024, 3, 13, 8, 0, 30)) == {"london@example.org": dt.date(2024, 3, 13)}
     assert dispatched(at(2024, 3, 13, 9)) == {}
+    # A first digest comes at the send hour itself, as the welcome page promises ("the next 07:00").
+    assert dispatched(at(2024, 3, 14, 1)) == {"early@example.org": dt.date(2024, 3, 14)}
+    assert dispatched(at(2024, 3, 14, 7)) == {"london@example.org": dt.date(2024, 3, 14),
+                                              "new@example.org": dt.date(2024, 3, 14)}
+
+
+@pytest.mark.django_db
+def test_catching_up_stops_after_a_few_hours():
+    ListingFactory(paper=PaperFactory(title="Diffusion Today"), listed_on=dt.date(2024, 3, 13))
+    reader("UTC", 7, email="london@example.org", last_digest_on=dt.date(2024, 3, 12))
+
+    assert dispatched(at(2024, 3, 13, 14)) == {}  # seven hours late: their papers come with tomorrow's
 
 
 @pytest.mark.django_db

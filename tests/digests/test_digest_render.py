@@ -272,8 +272,8 @@ def test_it_shrinks_an_email_over_the_limit_one_step_at_a_time_in_order(monkeypa
 
     assert steps == [
         (10, ABSTRACT_CHARS, True), (10, SHORT_ABSTRACT_CHARS, True), (10, 0, True),  # abstracts shorter, then none
-        *[(shown, 0, True) for shown in range(9, 0, -1)],  # papers into "N more", down to one
-        (1, 0, False),  # the note moves to the site
+        (10, 0, False),  # the note moves to the site
+        *[(shown, 0, False) for shown in range(9, 0, -1)],  # papers into "N more", down to one
     ]
     assert f"{READ_ON_SITE}: https://papers.example.org/day/2024-03-12/" in fast.text
     assert "over the" in caplog.text and caplog.records[-1].levelno == logging.ERROR  # giving up is loud

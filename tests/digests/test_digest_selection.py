@@ -234,3 +234,14 @@ def test_the_build_matches_each_keyword_once_however_many_people_share_it():
     SubscriberFactory(email="quiet@example.org")
 
     assert sorted(keywords_distinct(Subscriber.objects.all())) == ["diffusion", "topic 0", "topic 1"]
+
+
+@pytest.mark.django_db
+def test_a_keyword_the_build_did_not_start_with_is_matched_when_someone_brings_it():
+    # Someone confirms (or edits their keywords) while the day's build is running.
+    ListingFactory(paper=PaperFactory(title="Graph Kernels for Molecules"), listed_on=DAY)
+    selector = Selector(digest_date=DAY, since=DAY, keywords=["diffusion"])
+
+    found = selector.select([("graph kernels", "graph kernels")], DAY)
+
+    assert found is not None and found.total == 1

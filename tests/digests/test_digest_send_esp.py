@@ -31,7 +31,7 @@ class FakePostmark(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.replies: list[str] = []  # "ok", "slow-ok", "invalid", "inactive", "busy", "bad-token"; then "ok"
+        self.replies: list[str] = []  # "ok", "slow-ok", "invalid", "inactive", "no-credits", "busy", "bad-token"; then "ok"
         self.accepted: list[str] = []
         self.requests = 0
 
@@ -56,6 +56,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(422, {"ErrorCode": 406, "Message": (
                 f"You tried to send to a recipient that has been marked as inactive.\n Found inactive addresses: "
                 f"{to}.\n Inactive recipients are ones that have generated a hard bounce or a spam complaint. ")})
+        elif reply == "no-credits":
+            self._answer(422, {"ErrorCode": 405, "Message": "Not allowed to send: you have run out of credits."})
         elif reply == "busy":
             self._answer(503, {"ErrorCode": 100, "Message": "Maintenance"})
         elif reply == "bad-token":
@@ -153,3 +155,16 @@ def test_bad_credentials_stop_the_batch_and_keep_every_digest(postmark):
         digest_send_batch(digest_ids=ids)
 
     assert set(statuses().values()) == {"ready"} and postmark.requests == 1
+
+
+@pytest.mark.django_db
+def test_the_same_rejection_twice_in_a_row_is_the_account_and_fails_nobody(postmark):
+    ids = built(3)
+    postmark.replies = ["no-credits", "no-credits"]
+
+    with pytest.raises(SenderRefused, match="rejects every message"):
+        digest_send_batch(digest_ids=ids)
+
+    assert set(statuses().values()) == {"ready"} and postmark.accepted == []
+    assert digest_send_batch(digest_ids=ids).sent == 3  # credits bought: everyone gets theirs, once
+    assert sorted(postmark.accepted) == ["r0@example.org", "r1@example.org", "r2@example.org"]

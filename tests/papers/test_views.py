@@ -149,6 +149,18 @@ def test_it_answers_404_for_days_without_papers_or_bad_dates(client, url):
     assert "Page not found" in text_of(response)
 
 
+def test_it_shows_the_note_of_a_day_without_listings(client):
+    # A weekend: nothing listed, but the editor wrote, and the digest links to this page.
+    listed("Something")
+    DailyNoteFactory(date=dt.date(2024, 3, 16), body="Nothing new on arXiv today; **catch up** instead.")
+
+    response = client.get("/day/2024-03-16/")
+
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "No papers were listed on this day." in page and "catch up" in page
+
+
 def test_it_hides_hidden_papers_from_lists_and_pages(client):
     listed("Visible")
     hidden = listed("Secret", is_hidden=True)

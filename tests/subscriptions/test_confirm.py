@@ -39,6 +39,8 @@ def test_it_confirms_on_post_and_shows_a_welcome_page_with_a_manage_link(client,
     assert subscriber.confirmed_at is not None
     html = response.content.decode()
     assert "You’re subscribed" in html
+    # What the dispatch does for a first digest: the next send hour, no catching up on today's.
+    assert f"Starting at the next {subscriber.send_hour:02d}:00 ({subscriber.timezone} time)" in html
     manage = response.context["manage_url"]
     assert manage.startswith("/manage/")
     assert client.get(manage).status_code == 200

@@ -95,6 +95,8 @@ def _reply(code: int, text: bytes) -> str:
 class SmtpBatchSender:
     """SMTP to the server in Django's EMAIL_* settings (which EMAIL_URL sets)."""
 
+    provider = "smtp"  # as recorded on the bounces it reports
+
     def __init__(self) -> None:
         self.smtp: smtplib.SMTP | None = None
         self.pipelining = False
@@ -260,6 +262,11 @@ class SmtpBatchSender:
 
 class DjangoBatchSender:
     """Django's configured backend (file, locmem, console, anymail): one message per call."""
+
+    @property
+    def provider(self) -> str:
+        """"postmark" for anymail.backends.postmark.EmailBackend: the name its webhooks use too."""
+        return settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
 
     def __init__(self) -> None:
         self.connection = None

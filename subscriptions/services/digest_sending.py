@@ -156,6 +156,7 @@ class _Book:
         self.message_ids = message_ids
         self.sent = self.failed = self.deferred = 0
         self.statements = _Statements()
+        self.provider = "smtp"  # who refused a recipient, on the bounce it records
 
     def checkpoint(self, done: list[Result], next_item: Item | None) -> bool:
         """Record outcomes and mark `next_item` in flight, in one statement when all went well."""
@@ -207,7 +208,7 @@ class _Book:
             logger.warning("digest_send digest_id=%s outcome=%s detail=%s", r.item.digest_id, r.outcome.value, r.detail)
             if r.outcome is Outcome.REFUSED:
                 # The recipient's server said the address does not exist: a hard bounce.
-                delivery_event_record(provider="smtp", kind=DeliveryEvent.Kind.BOUNCED, email=r.item.to,
+                delivery_event_record(provider=self.provider, kind=DeliveryEvent.Kind.BOUNCED, email=r.item.to,
                                       message_id=self.message_ids.get(r.item.digest_id, ""), detail=r.detail)
 
     def record(self, results: list[Result]) -> None:
@@ -250,6 +251,7 @@ def digest_send_batch(*, digest_ids: list[int]) -> SendCounts:
     try:
         _fast_commits(True)
         sender = batch_sender()
+        book.provider = sender.provider
         sender.open()  # first: how to encode depends on what the server takes (8BITMIME)
         try:
             items = _render(claimed, book, smtp=isinstance(sender, SmtpBatchSender),

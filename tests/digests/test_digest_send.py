@@ -148,7 +148,8 @@ def test_it_fails_a_refused_recipient_counts_a_bounce_and_goes_on(smtp):
     refused = Digest.objects.get(subscriber__email="r1@example.org")
     assert refused.status == Digest.Status.FAILED and "550 5.1.1" in refused.error
     assert Subscriber.objects.get(email="r1@example.org").hard_bounces == 1
-    assert DeliveryEvent.objects.get(email="r1@example.org").kind == DeliveryEvent.Kind.BOUNCED
+    event = DeliveryEvent.objects.get(email="r1@example.org")
+    assert event.kind == DeliveryEvent.Kind.BOUNCED and event.provider == "smtp"
     assert sorted(smtp.recipients()) == ["r0@example.org", "r2@example.org", "r3@example.org"]
 
 

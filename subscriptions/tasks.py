@@ -7,6 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .errors import TransientError
+from .services import digest_dispatch
 from .services import digests as digest_services
 from .services import subscribers as subscriber_services
 
@@ -43,7 +44,7 @@ def purge_pending_subscribers(self) -> int:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=30 * 60, soft_time_limit=29 * 60)
 def digests_dispatch(self) -> dict:
     """Hourly: build and enqueue the digests of everyone whose local send hour is now."""
-    return vars(digest_services.digests_dispatch())
+    return vars(digest_dispatch.digests_dispatch())
 
 
 @shared_task(

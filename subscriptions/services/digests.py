@@ -24,7 +24,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -38,7 +37,8 @@ from .digest_sending import SendCounts, digest_send_batch, digests_release_stuck
 
 __all__ = [
     "BuildCounts", "DayCounts", "SendCounts", "digest_batches_enqueue", "digest_send_batch", "digests_build",
-    "digests_dispatch", "digests_retry_failed", "digests_run_day", "digests_sweep_stuck", "subscribers_due",
+    "digests_build_and_enqueue",
+    "digests_retry_failed", "digests_run_day", "digests_sweep_stuck", "subscribers_due",
 ]
 
 logger = logging.getLogger(__name__)
@@ -50,8 +50,6 @@ BATCH_SIZE = 500  # digests per send task: one SMTP connection each
 STUCK_AFTER = dt.timedelta(minutes=20)
 ORPHAN_DAYS = 2  # ready rows built longer ago are left alone by the sweeper (see the Digest admin)
 RUN_DAY_POLL = 0.25
-DISPATCH_EARLY_TOLERANCE = dt.timedelta(minutes=5)
-CATCH_UP_HOURS = 6  # a missed hourly run is made up this long after, the same local day
 EAGER_RETRIES = (1.0, 4.0, 15.0)  # seconds between tries when no broker is there to retry
 
 
@@ -112,6 +110,12 @@ def digests_build(
     (`now` is accepted for callers that pass the clock; windows depend on dates only.)
     """
     return _build(digest_date=digest_date, subscriber_ids=subscriber_ids, where=None, after_chunk=None)
+
+
+def digests_build_and_enqueue(*, digest_date: dt.date, where: Q) -> BuildCounts:
+    """digests_build for the due subscribers matching `where`, each chunk's ready rows enqueued as it commits."""
+    return _build(digest_date=digest_date, subscriber_ids=None, where=where,
+                  after_chunk=lambda low, high, ready: _enqueue_ready_of(digest_date, low, high, ready))
 
 
 def _build(**kwargs) -> BuildCounts:
@@ -415,69 +419,3 @@ def _send_here(ids: list[int], deadline: float) -> None:
                 logger.warning("digest batch left for later (%d digests): %s", len(ids), exc)
                 return
             time.sleep(pause)
-
-
-# --- the hourly dispatch --------------------------------------------------------------------------
-
-
-def digests_dispatch(*, now: dt.datetime | None = None) -> BuildCounts:
-    """Build and enqueue the digests of everyone whose local send hour just began, or passed earlier today.
-
-    Each subscriber's digest date is their local date. A local hour that a
-    daylight-saving jump skips is served with the next one; an hour that repeats
-    is served once (the second time their row exists already). Readers who have
-    had a digest before and whose hour passed up to CATCH_UP_HOURS ago without
-    one are served too: a run that was late or missed (workers down, a task
-    redelivered after the broker's visibility timeout) is made up by the next.
-    """
-    # A beat that fires a moment early still counts as the hour about to begin.
-    now = ((now or timezone.now()).astimezone(dt.timezone.utc) + DISPATCH_EARLY_TOLERANCE).replace(
-        minute=0, second=0, microsecond=0)
-    groups: dict[dt.date, Q] = {}
-
-    def add(day: dt.date, where: Q) -> None:
-        groups[day] = groups.get(day, Q(pk__in=[])) | where
-
-    zones = (Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).order_by()
-             .values_list("timezone", flat=True).distinct())  # a few hundred names, not a row per subscriber
-    for name in zones:
-        tz = _zone(name)
-        for day, hour in local_hours(tz, now):
-            add(day, Q(timezone=name, send_hour=hour))
-        # Catching up is for readers who have had a digest before: someone who just
-        # signed up gets their first at their next send hour, as the welcome page says.
-        local = now.astimezone(tz)
-        add(local.date(), Q(timezone=name, send_hour__lt=local.hour, send_hour__gte=local.hour - CATCH_UP_HOURS,
-                            last_digest_on__isnull=False))
-    built = skipped = 0
-    for local_date, where in sorted(groups.items(), key=lambda group: group[0]):
-        # A condition, not a list of ids: at 7:00 UTC a million subscribers may be due,
-        # and every chunk's query would carry the whole list.
-        counts = _build(digest_date=local_date, subscriber_ids=None, where=where,
-                        after_chunk=lambda low, high, ready, day=local_date: _enqueue_ready_of(day, low, high, ready))
-        built, skipped = built + counts.built, skipped + counts.skipped
-    return BuildCounts(built, skipped)
-
-
-def local_hours(tz: dt.tzinfo, now: dt.datetime) -> list[tuple[dt.date, int]]:
-    """(local date, local hour) pairs that began in (now - 1 h, now] on the wall clock of `tz`.
-
-    Usually one pair; two when a DST jump skipped an hour (01:59 -> 03:00 gives
-    hours 2 and 3); none when the clock fell back into an hour already served.
-    """
-    current = now.astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-    previous = (now - dt.timedelta(hours=1)).astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-    hours = []
-    wall = previous + dt.timedelta(hours=1)
-    while wall <= current:
-        hours.append((wall.date(), wall.hour))
-        wall += dt.timedelta(hours=1)
-    return hours
-
-
-def _zone(name: str) -> dt.tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        logger.warning("unknown time zone %r: treated as UTC", name)
-        return dt.timezone.utc

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from subscriptions.models import Digest, Subscriber
-from subscriptions.services.digests import digests_dispatch, local_hours
+from subscriptions.services.digest_dispatch import digests_dispatch, local_hours
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 UTC = dt.timezone.utc

@@ -25,7 +25,7 @@ def fetch_hf_daily_papers(self, day: str | None = None) -> list[dict]:
     if day:
         days = [_day(day)]
     else:
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = dt.datetime.now(dt.UTC).date()
         days = [today - dt.timedelta(days=1), today]
     results = [sources.papers_fetch_hf_daily(day=d).as_dict() for d in days]
     _log(self, "papers.fetch_hf_daily_papers", results)

@@ -11,8 +11,8 @@ import binascii
 import datetime as dt
 import time
 import uuid
-from functools import lru_cache
 from email.utils import formatdate, parseaddr
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.conf import settings

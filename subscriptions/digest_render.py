@@ -41,8 +41,8 @@ from papers.note_email import EMAIL_NOTE_CHARS
 
 from .digest_content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, note_cut, shorten
 from .digest_mime import digest_message_id, envelope_sender, sender_domain
-from .emails import inline_css
 from .digest_tokens import digest_token
+from .emails import inline_css
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ pre-inlined fragments (premailer once per process, not per email): see
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from premailer import Premailer
 
 
-@lru_cache(maxsize=None)
+@cache
 def _premailer_options() -> dict:
     return {
         "keep_style_tags": False,

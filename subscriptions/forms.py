@@ -4,7 +4,7 @@ bad value is a message next to its field and nothing is stored.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
@@ -56,7 +56,7 @@ def timezone_choices(extra: str | None = None) -> list[tuple[str, str]]:
     names = list(COMMON_TIMEZONES)
     if extra and extra not in names and timezone_valid(extra):
         names.append(extra)
-    now = datetime.now(dt_timezone.utc)
+    now = datetime.now(UTC)
 
     def offset(name: str):
         return now.astimezone(ZoneInfo(name)).utcoffset()

@@ -48,7 +48,7 @@ class SubscriberFactory(DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"reader{n}@example.org")
     status = Subscriber.Status.ACTIVE
-    confirmed_at = factory.LazyFunction(lambda: dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc))
+    confirmed_at = factory.LazyFunction(lambda: dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
 
 
 def _normalized(text: str) -> str:

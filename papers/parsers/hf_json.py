@@ -100,7 +100,7 @@ def _date(value: Any, field: str, line: int) -> dt.date | None:
     try:
         moment = dt.datetime.fromisoformat(value.strip())
         if moment.tzinfo is not None:
-            moment = moment.astimezone(dt.timezone.utc)
+            moment = moment.astimezone(dt.UTC)
     except (ValueError, OverflowError):
         raise ParseError(line, f"{field} {value[:40]!r} is not an ISO date") from None
     return moment.date()

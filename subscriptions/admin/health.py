@@ -79,14 +79,14 @@ def sending_health(*, days: int, today: dt.date) -> tuple[list[HealthDay], Healt
     for day, status, n in digests:
         counts[day][status] = n
 
-    since = timezone.make_aware(dt.datetime.combine(start, dt.time.min), dt.timezone.utc)
+    since = timezone.make_aware(dt.datetime.combine(start, dt.time.min), dt.UTC)
     until = since + dt.timedelta(days=days)
     events = (
         DeliveryEvent.objects.filter(
             occurred_at__gte=since, occurred_at__lt=until,
             kind__in=(DeliveryEvent.Kind.BOUNCED, DeliveryEvent.Kind.COMPLAINED),
         )
-        .annotate(day=TruncDate("occurred_at", tzinfo=dt.timezone.utc))
+        .annotate(day=TruncDate("occurred_at", tzinfo=dt.UTC))
         .values_list("day", "kind")
         .annotate(n=Count("id"))
     )
@@ -95,7 +95,7 @@ def sending_health(*, days: int, today: dt.date) -> tuple[list[HealthDay], Healt
 
     unsubscribes = (
         Subscriber.objects.filter(unsubscribed_at__gte=since, unsubscribed_at__lt=until)
-        .annotate(day=TruncDate("unsubscribed_at", tzinfo=dt.timezone.utc))
+        .annotate(day=TruncDate("unsubscribed_at", tzinfo=dt.UTC))
         .values_list("day")
         .annotate(n=Count("id"))
     )

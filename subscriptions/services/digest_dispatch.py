@@ -34,7 +34,7 @@ def digests_dispatch(*, now: dt.datetime | None = None) -> BuildCounts:
     redelivered after the broker's visibility timeout) is made up by the next.
     """
     # A beat that fires a moment early still counts as the hour about to begin.
-    now = ((now or timezone.now()).astimezone(dt.timezone.utc) + DISPATCH_EARLY_TOLERANCE).replace(
+    now = ((now or timezone.now()).astimezone(dt.UTC) + DISPATCH_EARLY_TOLERANCE).replace(
         minute=0, second=0, microsecond=0)
     groups: dict[dt.date, Q] = {}
 
@@ -82,4 +82,4 @@ def _zone(name: str) -> dt.tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         logger.warning("unknown time zone %r: treated as UTC", name)
-        return dt.timezone.utc
+        return dt.UTC

@@ -303,7 +303,7 @@ class WorkerProcess:
             return ""
         return "\n".join(lines[-tail:])
 
-    def wait_ready(self, timeout: float = WORKER_READY_TIMEOUT) -> "WorkerProcess":
+    def wait_ready(self, timeout: float = WORKER_READY_TIMEOUT) -> WorkerProcess:
         deadline = time.monotonic() + timeout
         pattern = re.compile(rf"{re.escape(self.name)}@\S+ ready\.")
         while time.monotonic() < deadline:

@@ -11,7 +11,7 @@ from subscriptions.models import Digest, Subscriber
 from subscriptions.services.digest_dispatch import digests_dispatch, local_hours
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(*args) -> dt.datetime:

@@ -15,14 +15,21 @@ from django.core import mail
 
 from papers.note_email import EMAIL_NOTE_CHARS, READ_ON_SITE
 from subscriptions import digest_render
-from subscriptions.digest_content import (ABSTRACT_CHARS, AUTHORS_CHARS, TITLE_CHARS, DigestInput, Note, PaperData,
-                                          note_from_markdown)
+from subscriptions.digest_content import (
+    ABSTRACT_CHARS,
+    AUTHORS_CHARS,
+    TITLE_CHARS,
+    DigestInput,
+    Note,
+    PaperData,
+    note_from_markdown,
+)
 from subscriptions.digest_mime import message_bytes
 from subscriptions.digest_render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest, render_reference
 from subscriptions.digest_selection import digest_preview
 from subscriptions.models import Digest, Subscriber
-from subscriptions.tokens import token_read
 from subscriptions.services.digests import digests_run_day
+from subscriptions.tokens import token_read
 from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 DAY = dt.date(2024, 3, 12)
@@ -196,7 +203,7 @@ CASES = {
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", list(CASES))
 # Frozen clock: the signed links carry a timestamp, and the two renders must not straddle a second.
-@time_machine.travel(dt.datetime(2024, 3, 12, 7, 0, tzinfo=dt.timezone.utc), tick=False)
+@time_machine.travel(dt.datetime(2024, 3, 12, 7, 0, tzinfo=dt.UTC), tick=False)
 def test_it_assembles_exactly_what_the_templates_and_premailer_render(case):
     digest = CASES[case]()
 
@@ -244,7 +251,7 @@ def shrink_step(html: str) -> tuple[int, int, bool]:
 
 
 @pytest.mark.django_db
-@time_machine.travel(dt.datetime(2024, 3, 12, 7, 0, tzinfo=dt.timezone.utc), tick=False)
+@time_machine.travel(dt.datetime(2024, 3, 12, 7, 0, tzinfo=dt.UTC), tick=False)
 def test_it_shrinks_an_email_over_the_limit_one_step_at_a_time_in_order(monkeypatch, settings, caplog):
     settings.SITE_URL = "https://papers.example.org"
     abstract = "Speech " + "pretraining at scale with many words " * 20  # longer than ABSTRACT_CHARS
@@ -280,7 +287,7 @@ def test_it_shrinks_an_email_over_the_limit_one_step_at_a_time_in_order(monkeypa
 
 
 @pytest.mark.django_db
-@time_machine.travel(dt.datetime(2024, 3, 12, 7, 0, tzinfo=dt.timezone.utc), tick=False)
+@time_machine.travel(dt.datetime(2024, 3, 12, 7, 0, tzinfo=dt.UTC), tick=False)
 def test_it_shows_the_start_of_a_long_note_and_links_to_the_rest(settings):
     settings.SITE_URL = "https://papers.example.org"
     paragraphs = [f"Paragraph {n}: " + "the editor has a lot to say today " * 20 for n in range(200)]

@@ -40,7 +40,7 @@ def test_it_schedules_real_tasks_with_valid_crontabs():
     for entry in SCHEDULES:
         assert entry["task"] in app.tasks, entry["task"]
         schedule = crontab(**entry["crontab"])  # raises on a malformed field
-        assert schedule.remaining_estimate(dt.datetime(2024, 3, 11, tzinfo=dt.timezone.utc)) is not None
+        assert schedule.remaining_estimate(dt.datetime(2024, 3, 11, tzinfo=dt.UTC)) is not None
 
 
 def test_it_fetches_one_day_through_the_task_and_logs_one_line(hf, caplog):
@@ -52,7 +52,7 @@ def test_it_fetches_one_day_through_the_task_and_logs_one_line(hf, caplog):
     assert "fetches=1 failed=0 created=3" in task_lines[0] and "task_id=" in task_lines[0]
 
 
-@time_machine.travel(dt.datetime(2024, 3, 12, 8, 0, tzinfo=dt.timezone.utc), tick=False)
+@time_machine.travel(dt.datetime(2024, 3, 12, 8, 0, tzinfo=dt.UTC), tick=False)
 def test_it_fetches_yesterday_and_today_by_default(hf):
     results = tasks.fetch_hf_daily_papers.delay().get()
     assert [r["listed_on"] for r in results] == ["2024-03-11", "2024-03-12"]

@@ -25,7 +25,7 @@ def staff_client(client):
 
 
 def _at(day: dt.date, hour: int = 9) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
 
 
 def _sent(day: dt.date, n: int, status=Digest.Status.SENT):

@@ -22,7 +22,7 @@ OWN = DATA / "papers"
 
 @pytest.fixture(autouse=True)
 def _today(time_machine):
-    time_machine.move_to(dt.datetime(2026, 11, 21, 12, tzinfo=dt.timezone.utc))
+    time_machine.move_to(dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC))
 
 
 class Terminal(io.StringIO):

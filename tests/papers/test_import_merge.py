@@ -13,7 +13,7 @@ from tests.factories import PaperFactory
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.datetime(2026, 11, 21, 12, tzinfo=dt.timezone.utc)
+TODAY = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
 ATOM = (DATA / "papers" / "arxiv_api.atom.xml").read_text()
 DAILY = (DATA / "papers" / "daily_papers.json").read_text()
 

@@ -76,13 +76,13 @@ def test_it_unglues_the_first_title_of_the_compact_page_and_keeps_the_cut_off_la
 
 
 def test_it_reads_the_page_date_as_the_latest_such_day_not_in_the_future(seeds_dir, time_machine):
-    time_machine.move_to(dt.datetime(2026, 11, 21, 12, tzinfo=dt.timezone.utc))
+    time_machine.move_to(dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC))
     assert page_date(_read(seeds_dir, SPACIOUS_000)) == dt.date(2026, 3, 11)
     assert page_date(_read(seeds_dir, SPACIOUS_002)) == dt.date(2026, 3, 12)
     assert page_date(_read(seeds_dir, COMPACT_001)) is None
-    time_machine.move_to(dt.datetime(2026, 3, 10, 12, tzinfo=dt.timezone.utc))
+    time_machine.move_to(dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC))
     assert page_date(_read(seeds_dir, SPACIOUS_000)) == dt.date(2025, 3, 11)
-    time_machine.move_to(dt.datetime(2026, 3, 11, 0, 5, tzinfo=dt.timezone.utc))
+    time_machine.move_to(dt.datetime(2026, 3, 11, 0, 5, tzinfo=dt.UTC))
     assert page_date(_read(seeds_dir, SPACIOUS_000)) == dt.date(2026, 3, 11)
 
 

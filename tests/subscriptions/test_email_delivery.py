@@ -42,11 +42,10 @@ def test_it_sends_nothing_before_commit(django_capture_on_commit_callbacks):
 
 
 def test_it_sends_nothing_when_the_signup_rolls_back(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError):
-            with transaction.atomic():
-                subscriber_signup(email="ada@example.org", keywords="diffusion")
-                raise RuntimeError("something later in the request failed")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        with transaction.atomic():
+            subscriber_signup(email="ada@example.org", keywords="diffusion")
+            raise RuntimeError("something later in the request failed")
     assert callbacks == []
     assert mail.outbox == []
     assert not Subscriber.objects.exists()
@@ -54,10 +53,9 @@ def test_it_sends_nothing_when_the_signup_rolls_back(django_capture_on_commit_ca
 
 @pytest.mark.django_db(transaction=True)
 def test_it_sends_after_a_real_commit_and_not_after_a_real_rollback():
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            subscriber_signup(email="rolled@example.org", keywords="diffusion")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        subscriber_signup(email="rolled@example.org", keywords="diffusion")
+        raise RuntimeError("boom")
     assert mail.outbox == []
     subscriber_signup(email="kept@example.org", keywords="diffusion")  # autocommit: commits, then sends
     assert [m.to for m in mail.outbox] == [["kept@example.org"]]

@@ -14,7 +14,7 @@ from tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 
-T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 Status = Subscriber.Status
 
 

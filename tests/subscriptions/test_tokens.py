@@ -14,7 +14,7 @@ from tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 
-START = dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.UTC)
 PAGES = ["confirm", "manage", "unsubscribe"]
 
 

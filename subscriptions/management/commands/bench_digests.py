@@ -181,7 +181,7 @@ def seed(*, subscribers: int, papers: int, vocab_size: int, day: dt.date, log) -
     models = [Digest, Keyword, DeliveryEvent, Subscriber, Listing, DailyNote, Paper]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(m._meta.db_table for m in models)} RESTART IDENTITY CASCADE")
-    now = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(12), tzinfo=dt.timezone.utc)
+    now = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(12), tzinfo=dt.UTC)
     rng = random.Random(42)
     vocab = vocabulary(vocab_size)
     normalized = [normalize_keyword(t) for t in vocab]
@@ -535,7 +535,7 @@ class Command(BaseCommand):
         import psycopg
         import redis
 
-        admin = urlunsplit((("postgresql",) + tuple(parts[1:2]) + ("/postgres", "", "")))
+        admin = urlunsplit(("postgresql",) + tuple(parts[1:2]) + ("/postgres", "", ""))
         try:
             with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
                 if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
@@ -563,7 +563,7 @@ class Command(BaseCommand):
     def check_stage(self, o) -> None:
         from django.conf import settings
 
-        if settings.CELERY_TASK_ALWAYS_EAGER or settings.CELERY_BROKER_URL != o["redis_url"]:
+        if settings.CELERY_TASK_ALWAYS_EAGER or o["redis_url"] != settings.CELERY_BROKER_URL:
             raise CommandError("bench_digests: the broker settings did not take (CELERY_BROKER_URL)")
         if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
             raise CommandError("bench_digests: the database settings did not take (DATABASE_URL)")

@@ -8,13 +8,17 @@
     var t;
     return function () { clearTimeout(t); t = setTimeout(fn, ms); };
   }
+<<<<<<< HEAD
   function trendingChoice(form) {
     var radio = form.querySelector("input[name=trending]:checked");
     if (radio) return radio.value;
     var plus = form.querySelector("input[name=plus_trending]");
     return plus && plus.checked ? "top3" : "off";
   }
-  document.querySelectorAll("textarea[data-preview-url]").forEach(function (box) {
+  document.querySelectorAll("textarea[data-preview-url], input[data-preview-url]").forEach(function (box) {
+=======
+  document.querySelectorAll("[data-preview-url]").forEach(function (box) {
+>>>>>>> main
     var target = document.getElementById(box.getAttribute("data-preview-target"));
     var form = box.form;
     if (!target || !form) return;
@@ -34,9 +38,33 @@
         .then(function (html) { if (last === query) target.innerHTML = html; })
         .catch(function () {});
     }, 400);
+<<<<<<< HEAD
     form.addEventListener("input", update);
     form.addEventListener("change", update);
     if (box.value.trim() || box.hasAttribute("data-preview-now")) update();
+=======
+    // After a refused submit the server's message under the field speaks for this
+    // value: a live hint saying the same would print it twice. Once the person
+    // edits, that message is stale, so it goes and the live hint takes over.
+    var serverErrors = box.getAttribute("aria-invalid") === "true";
+    box.addEventListener("input", function () {
+      if (serverErrors) {
+        serverErrors = false;
+        box.removeAttribute("aria-invalid");
+        var field = box.closest(".sub-field");
+        if (field) {
+          field.classList.remove("has-error");
+          field.querySelectorAll(".sub-errors").forEach(function (list) {
+            var ids = (box.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) { return id && id !== list.id; });
+            box.setAttribute("aria-describedby", ids.join(" "));
+            list.remove();
+          });
+        }
+      }
+      update();
+    });
+    if (box.value.trim() && !serverErrors) update();
+>>>>>>> main
   });
   document.querySelectorAll("input[data-browser-timezone]").forEach(function (input) {
     try { input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {}

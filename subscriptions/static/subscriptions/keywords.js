@@ -8,17 +8,13 @@
     var t;
     return function () { clearTimeout(t); t = setTimeout(fn, ms); };
   }
-<<<<<<< HEAD
   function trendingChoice(form) {
     var radio = form.querySelector("input[name=trending]:checked");
     if (radio) return radio.value;
     var plus = form.querySelector("input[name=plus_trending]");
     return plus && plus.checked ? "top3" : "off";
   }
-  document.querySelectorAll("textarea[data-preview-url], input[data-preview-url]").forEach(function (box) {
-=======
   document.querySelectorAll("[data-preview-url]").forEach(function (box) {
->>>>>>> main
     var target = document.getElementById(box.getAttribute("data-preview-target"));
     var form = box.form;
     if (!target || !form) return;
@@ -38,11 +34,10 @@
         .then(function (html) { if (last === query) target.innerHTML = html; })
         .catch(function () {});
     }, 400);
-<<<<<<< HEAD
-    form.addEventListener("input", update);
-    form.addEventListener("change", update);
-    if (box.value.trim() || box.hasAttribute("data-preview-now")) update();
-=======
+    // The other fields the preview reads: words to keep out, the trending choice.
+    function other(event) { if (event.target !== box) update(); }
+    form.addEventListener("input", other);
+    form.addEventListener("change", other);
     // After a refused submit the server's message under the field speaks for this
     // value: a live hint saying the same would print it twice. Once the person
     // edits, that message is stale, so it goes and the live hint takes over.
@@ -63,8 +58,7 @@
       }
       update();
     });
-    if (box.value.trim() && !serverErrors) update();
->>>>>>> main
+    if ((box.value.trim() || box.hasAttribute("data-preview-now")) && !serverErrors) update();
   });
   document.querySelectorAll("input[data-browser-timezone]").forEach(function (input) {
     try { input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {}

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from .emails import absolute_url
-from .forms import WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
+from .forms import MAX_KEYWORDS_FIELD, WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
 from .models import Subscriber
 from .selectors import keyword_previews, subscriber_from_link, trending_preview
 from .services import subscribers as services
@@ -98,7 +98,9 @@ def signed_link(purpose: str) -> Callable:
 @ratelimit(key="ip", rate=RATE_PER_IP, method="POST", group="subscriptions.signup")
 @ratelimit(key=_address_key, rate=RATE_PER_ADDRESS, method="POST", group="subscriptions.signup.address")
 def subscribe(request: HttpRequest) -> HttpResponse:
-    form = SubscribeForm(request.POST if request.method == "POST" else None)
+    # "Get these by email" (search) and a paper's topics link here with the keyword filled in.
+    prefill = {"keywords": request.GET.get("keywords", "")[:MAX_KEYWORDS_FIELD]} if request.method == "GET" else None
+    form = SubscribeForm(request.POST if request.method == "POST" else None, initial=prefill)
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
             log.info("honeypot filled on signup from %s", request.META.get("REMOTE_ADDR"))

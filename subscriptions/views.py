@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from .emails import absolute_url
 from .forms import WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
 from .models import Subscriber
 from .selectors import keyword_previews, subscriber_from_link, trending_preview
@@ -191,6 +192,7 @@ def manage(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResp
             return redirect("subscriptions:manage", token=token)
     return render(request, "subscriptions/manage.html", {
         "subscriber": subscriber, "form": form, "token": token, "weekday": dict(WEEKDAYS)[subscriber.send_weekday],
+        "feed_url": absolute_url(reverse("subscriptions:feed", args=[subscriber_token(subscriber, "feed")])),
     }, status=400 if form.is_bound and form.errors else 200)
 
 

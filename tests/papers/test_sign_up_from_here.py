@@ -27,7 +27,8 @@ def paper():
 
 def test_search_results_offer_them_by_email(client, paper):
     html = client.get(reverse("papers:search"), {"q": "vision and language"}).content.decode()
-    assert f'href="{reverse("subscriptions:subscribe")}?keywords={quote("vision and language")}">Get these by email' in html
+    link = f'{reverse("subscriptions:subscribe")}?keywords={quote("vision and language")}'
+    assert f'href="{link}">Get these by email' in html
 
 
 def test_the_subscribe_form_comes_prefilled(client):

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .feeds import DigestFeed
 
 app_name = "subscriptions"
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/one-click/", views.one_click_unsubscribe, name="one_click_unsubscribe"),
     path("digest/<str:token>/", views.digest_view, name="digest_view"),
+    path("feed/<str:token>/", DigestFeed(), name="feed"),
     path("link/", views.send_link, name="send_link"),
     path("link/sent/", views.send_link_done, name="send_link_done"),
 ]

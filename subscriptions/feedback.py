@@ -27,8 +27,8 @@ from papers.similarity import TermSpace, centroid, cosine, paper_terms
 
 from .models import Vote
 
-FEEDBACK_WEIGHT = 4.0
-FEWER_CUTOFF = 0.35
+FEEDBACK_WEIGHT = 16.0
+FEWER_CUTOFF = 0.5
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ urlpatterns = [
     path("manage/<str:token>/sign-out-everywhere/", views.manage_sign_out, name="manage_sign_out"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/one-click/", views.one_click_unsubscribe, name="one_click_unsubscribe"),
-    path("digest/<str:token>/", views.digest_view, name="digest_view"),
     path("link/", views.send_link, name="send_link"),
     path("link/sent/", views.send_link_done, name="send_link_done"),
 ]

@@ -8,10 +8,10 @@ import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from digests.content import note_from_markdown
 from papers.models import Listing, Paper
 from papers.note_email import EMAIL_NOTE_CHARS
 from papers.templatetags.papers_site import render_markdown
-from subscriptions.digest_content import note_from_markdown
 from tests.factories import DailyNoteFactory, ListingFactory, PaperFactory
 
 pytestmark = pytest.mark.django_db

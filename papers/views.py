@@ -13,7 +13,13 @@ from django.views.decorators.http import require_safe
 from .forms import SearchForm
 from .models import DailyNote, Listing, Paper
 from .search import papers_matching
-from .selectors import latest_listing_date, listing_day_after, listing_day_before, papers_trending
+from .selectors import (
+    latest_listing_date,
+    listing_day_after,
+    listing_day_before,
+    paper_trending_days,
+    papers_trending,
+)
 
 SEARCH_PAGE_SIZE = 20
 ARCHIVE_PAGE_SIZE = 60
@@ -72,7 +78,11 @@ def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
     )
     listings = list(paper.listings.all())
     upvotes = max([paper.upvotes] + [listing.upvotes for listing in listings])
-    return render(request, "papers/paper.html", {"paper": paper, "listings": listings, "upvotes": upvotes})
+    return render(request, "papers/paper.html", {
+        "paper": paper,
+        "trending_days": paper_trending_days(paper=paper, listings=listings),
+        "upvotes": upvotes,
+    })
 
 
 @require_safe

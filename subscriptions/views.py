@@ -40,10 +40,16 @@ RATE_PREVIEW = "60/m"
 
 
 def _address_key(group: str, request: HttpRequest) -> str:
-    # The typed address, roughly normalized; an empty one falls back to the IP
-    # so junk posts without an address do not share one bucket.
-    email = " ".join(str(request.POST.get("email", "")).split()).lower()[:320]
-    return email or f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    # The mailbox, not the typed text: `Conf5@Example.org.` and `conf5@ｅxample.org`
+    # share one allowance. An address that is no mailbox is refused by the form
+    # anyway (nothing is sent); it falls back to the rough text, and an empty one
+    # to the IP, so junk posts do not share one bucket.
+    typed = str(request.POST.get("email", ""))[:320]
+    try:
+        return services.mailbox_key(typed)
+    except ValidationError:
+        email = " ".join(typed.split()).lower()
+        return email or f"ip:{request.META.get('REMOTE_ADDR', '')}"
 
 
 def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

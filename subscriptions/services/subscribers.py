@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,9 @@ Status = Subscriber.Status
 # asking to come back. A paused or active subscriber has nothing to confirm.
 CONFIRMABLE = (Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED)
 RECEIVING = (Status.PENDING, Status.ACTIVE, Status.PAUSED)
+# Addresses that told us (a spam complaint) or their server (hard bounces) to
+# stop: nothing from the public forms reaches them. Only an editor can resend.
+SILENCED = (Status.COMPLAINED, Status.BOUNCED)
 
 _KEYWORD_SPLIT = re.compile(r"[,\n\r;]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -96,11 +100,12 @@ def keywords_parse(raw: str | Iterable[str]) -> list[KeywordInput]:
 def email_normalize(email: str) -> str:
     """One spelling per mailbox: trimmed, domain lower-cased and IDN in Unicode form.
 
-    `Ada@Bücher.DE` and `ada@xn--bcher-kva.de` become `Ada@bücher.de`; the
-    case-insensitive unique constraint does the rest. Raises ValidationError
-    for an address that cannot be a mailbox (length, line breaks, bad domain).
+    `Ada@Bücher.DE`, `ada@xn--bcher-kva.de` and `Ada@Ｂücher.de.` (fullwidth,
+    trailing dot) become `Ada@bücher.de`; the case-insensitive unique
+    constraint does the rest. Raises ValidationError for an address that cannot
+    be a mailbox (length, line breaks, bad domain).
     """
-    email = email.strip()
+    email = unicodedata.normalize("NFKC", email).strip()
     if _CONTROL.search(email) or "\n" in email or "\r" in email:
         raise ValidationError("Enter one email address, without line breaks.", code="header_injection")
     local, sep, domain = email.rpartition("@")
@@ -117,6 +122,17 @@ def email_normalize(email: str) -> str:
     return f"{local}@{unicode_domain}"
 
 
+def mailbox_key(email: str) -> str:
+    """The one key per mailbox, for every per-address rate limit and lookup.
+
+    email_normalize (NFKC, IDN, trailing dot) and then lower case: every
+    spelling of `conf5@example.org` (`Conf5@Example.org`, `conf5@example.org.`,
+    `conf5@ｅxample.org`) gives the same key. Raises ValidationError like
+    email_normalize.
+    """
+    return email_normalize(email).lower()
+
+
 # --- sign up and confirm ---------------------------------------------------------------------
 
 
@@ -130,11 +146,11 @@ class SignupResult:
 def subscriber_signup(*, email: str, keywords: str | Iterable[str], timezone: str = "UTC") -> SignupResult:
     """Record a sign-up and enqueue the right email; the caller answers the same in every case.
 
-    New, pending, unsubscribed or bounced address: keywords replaced, a
-    confirmation email is enqueued. Active or paused: nothing changes (a
+    New, pending or unsubscribed address: keywords replaced, a confirmation
+    email is enqueued. Active or paused: nothing changes (a
     stranger must not edit someone's keywords), a "manage your subscription"
-    email is enqueued instead of a second confirmation. Spam complaint on file:
-    nothing is sent. Transactional; emails go out only after commit. Safe
+    email is enqueued instead of a second confirmation. Spam complaint or hard
+    bounces on file: nothing changes, nothing is sent. Transactional; emails go out only after commit. Safe
     against two simultaneous sign-ups for one address (unique constraint).
     """
     email = email_normalize(email)
@@ -146,8 +162,8 @@ def subscriber_signup(*, email: str, keywords: str | Iterable[str], timezone: st
         if subscriber.status in (Status.ACTIVE, Status.PAUSED):
             _enqueue("send_manage_link_email", subscriber.pk)
             return SignupResult(subscriber.pk, created, "manage")
-        if subscriber.status == Status.COMPLAINED:
-            log.info("signup ignored for subscriber %s: spam complaint on file", subscriber.pk)
+        if subscriber.status in SILENCED:
+            log.info("signup ignored for subscriber %s: status %s", subscriber.pk, subscriber.status)
             return SignupResult(subscriber.pk, created, "")
         _keywords_replace(subscriber, parsed)
         # updated_at restarts the 30-day purge clock for a pending sign-up.
@@ -330,15 +346,15 @@ def subscribers_purge_pending(*, older_than: timedelta = PENDING_TTL, now: datet
 def subscriber_send_fresh_link(*, email: str) -> str:
     """"Email me a fresh link": a confirmation for a pending address, a manage link otherwise.
 
-    Unknown addresses get nothing; the caller answers the same either way.
-    Returns which email was enqueued ("confirm", "manage" or "").
+    Unknown, complained and bounced addresses get nothing; the caller answers
+    the same either way. Returns which email was enqueued ("confirm", "manage" or "").
     """
     try:
-        email = email_normalize(email)
+        key = mailbox_key(email)
     except ValidationError:
         return ""
-    subscriber = Subscriber.objects.filter(email__iexact=email).first()
-    if subscriber is None:
+    subscriber = Subscriber.objects.filter(email__iexact=key).first()
+    if subscriber is None or subscriber.status in SILENCED:
         return ""
     kind = "confirm" if subscriber.status == Status.PENDING else "manage"
     with transaction.atomic():
@@ -378,8 +394,11 @@ def subscriber_send_confirmation(*, subscriber_id: int) -> bool:
 
 
 def subscriber_send_manage_link(*, subscriber_id: int) -> bool:
-    """Send the "manage your subscription" email now (called by the Celery task). False if erased."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    """Send the "manage your subscription" email now (called by the Celery task).
+
+    False, nothing sent, if erased, or complained or bounced since it was queued.
+    """
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).exclude(status__in=SILENCED).first()
     if subscriber is None:
         return False
     ctx = {

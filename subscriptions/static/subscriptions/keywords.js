@@ -6,7 +6,7 @@
     var t;
     return function () { clearTimeout(t); t = setTimeout(fn, ms); };
   }
-  document.querySelectorAll("textarea[data-preview-url]").forEach(function (box) {
+  document.querySelectorAll("[data-preview-url]").forEach(function (box) {
     var target = document.getElementById(box.getAttribute("data-preview-target"));
     if (!target) return;
     var last = null, controller = null;
@@ -23,8 +23,27 @@
         .then(function (html) { if (box.value.trim() === value) target.innerHTML = html; })
         .catch(function () {});
     }, 400);
-    box.addEventListener("input", update);
-    if (box.value.trim()) update();
+    // After a refused submit the server's message under the field speaks for this
+    // value: a live hint saying the same would print it twice. Once the person
+    // edits, that message is stale, so it goes and the live hint takes over.
+    var serverErrors = box.getAttribute("aria-invalid") === "true";
+    box.addEventListener("input", function () {
+      if (serverErrors) {
+        serverErrors = false;
+        box.removeAttribute("aria-invalid");
+        var field = box.closest(".sub-field");
+        if (field) {
+          field.classList.remove("has-error");
+          field.querySelectorAll(".sub-errors").forEach(function (list) {
+            var ids = (box.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) { return id && id !== list.id; });
+            box.setAttribute("aria-describedby", ids.join(" "));
+            list.remove();
+          });
+        }
+      }
+      update();
+    });
+    if (box.value.trim() && !serverErrors) update();
   });
   document.querySelectorAll("input[data-browser-timezone]").forEach(function (input) {
     try { input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {}

@@ -10,7 +10,7 @@ from django.db.models import Count
 
 from papers.models import Paper
 from papers.search import KeywordError, papers_matching
-from papers.selectors import latest_listing_date
+from papers.selectors import latest_listing_date, papers_trending
 
 from .models import Subscriber
 from .services.subscribers import KeywordInput
@@ -45,33 +45,67 @@ def subscriber_counts_by_status() -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class Removed:
+    """What one word to keep out removes from one keyword's matches."""
+
+    text: str  # the exclusion as typed
+    count: int
+    example: str  # one title it removes
+
+
+@dataclass(frozen=True)
 class KeywordPreview:
     text: str
     titles: tuple[str, ...]
-    count: int
+    count: int  # after exclusions
+    removed: tuple[Removed, ...] = ()
 
 
-def keyword_previews(keywords: list[KeywordInput]) -> list[KeywordPreview]:
-    """For each keyword, how many recent papers it matches and a few of their titles.
+def _recent_matches(keyword: KeywordInput, latest) -> list[tuple[int, str]]:
+    """(id, title) of the recent papers a keyword matches, best first; cached a few minutes."""
+    digest = hashlib.sha1(keyword.normalized.encode()).hexdigest()  # memcached-safe key
+    key = f"subscriptions:preview:v2:{latest.isoformat()}:{digest}"
+    hit = cache.get(key)
+    if hit is None:
+        recent = Paper.objects.filter(is_hidden=False, listings__listed_on__gt=latest - PREVIEW_WINDOW).distinct()
+        try:
+            papers = papers_matching(keyword.text, recent)
+        except KeywordError:  # the form explains it on submit
+            papers = []
+        hit = [(p.id, p.title or f"arXiv:{p.arxiv_id}") for p in papers]
+        cache.set(key, hit, PREVIEW_CACHE_SECONDS)
+    return hit
+
+
+def keyword_previews(keywords: list[KeywordInput], exclusions: list[KeywordInput] = ()) -> list[KeywordPreview]:
+    """For each keyword, how many recent papers it matches and a few of their titles,
+    once the words to keep out (matched by the same matcher) have removed theirs.
 
     "Recent" is the 30 days up to the latest listing we have. Cached per
     normalized keyword for a few minutes: the sign-up form asks as people type.
+    Bounded: a count and PREVIEW_TITLES titles per keyword, one example per exclusion.
     """
     latest = latest_listing_date()
     if latest is None:
         return [KeywordPreview(k.text, (), 0) for k in keywords]
+    excluded = [(e.text, {pid for pid, _ in _recent_matches(e, latest)}) for e in exclusions]
     previews = []
     for keyword in keywords:
-        digest = hashlib.sha1(keyword.normalized.encode()).hexdigest()  # memcached-safe key
-        key = f"subscriptions:preview:{latest.isoformat()}:{digest}"
-        hit = cache.get(key)
-        if hit is None:
-            recent = Paper.objects.filter(is_hidden=False, listings__listed_on__gt=latest - PREVIEW_WINDOW).distinct()
-            try:
-                papers = papers_matching(keyword.text, recent)
-            except KeywordError:  # the form explains it on submit
-                papers = []
-            hit = ([p.title or f"arXiv:{p.arxiv_id}" for p in papers[:PREVIEW_TITLES]], len(papers))
-            cache.set(key, hit, PREVIEW_CACHE_SECONDS)
-        previews.append(KeywordPreview(keyword.text, tuple(hit[0]), hit[1]))
+        matches = _recent_matches(keyword, latest)
+        removed = []
+        for text, ids in excluded:
+            gone = [title for pid, title in matches if pid in ids]
+            if gone:
+                removed.append(Removed(text, len(gone), gone[0]))
+        out = set().union(*(ids for _, ids in excluded)) if excluded else set()
+        kept = [title for pid, title in matches if pid not in out]
+        previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), len(kept), tuple(removed)))
     return previews
+
+
+def trending_preview() -> list[str]:
+    """Titles of the top of the latest day's trending list: what "just the trending list" looks like."""
+    latest = latest_listing_date()
+    if latest is None:
+        return []
+    return [p.title or f"arXiv:{p.arxiv_id}" for p in papers_trending(day=latest, limit=PREVIEW_TITLES)]

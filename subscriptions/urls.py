@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .feeds import DigestFeed
 
 app_name = "subscriptions"
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("manage/<str:token>/sign-out-everywhere/", views.manage_sign_out, name="manage_sign_out"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/one-click/", views.one_click_unsubscribe, name="one_click_unsubscribe"),
+    path("feed/<str:token>/", DigestFeed(), name="feed"),
     path("link/", views.send_link, name="send_link"),
     path("link/sent/", views.send_link_done, name="send_link_done"),
 ]

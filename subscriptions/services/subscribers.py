@@ -61,13 +61,13 @@ class KeywordInput:
 # --- values --------------------------------------------------------------------------------
 
 
-def keywords_parse(raw: str | Iterable[str]) -> list[KeywordInput]:
+def keywords_parse(raw: str | Iterable[str], *, required: bool = True) -> list[KeywordInput]:
     """Split comma/newline separated keywords, trim them, collapse duplicates.
 
     Duplicates are judged by the matcher's normalized form ("Pre-training" and
     "pretraining" are one keyword; the first spelling wins). Raises
-    ValidationError listing every problem: none given, too many, too long,
-    nothing to match, control characters.
+    ValidationError listing every problem: none given (when `required`), too
+    many, too long, nothing to match, control characters.
     """
     pieces = _KEYWORD_SPLIT.split(raw) if isinstance(raw, str) else [str(p) for p in raw]
     problems: list[str] = []
@@ -88,7 +88,7 @@ def keywords_parse(raw: str | Iterable[str]) -> list[KeywordInput]:
             problems.append(f"“{shown}” has no letters or digits to match.")
             continue
         seen.setdefault(normalized, KeywordInput(text=text, normalized=normalized[:200]))
-    if not seen and not problems:
+    if required and not seen and not problems:
         problems.append("Enter at least one keyword, for example “diffusion” or “speech recognition”.")
     if len(seen) > MAX_KEYWORDS:
         problems.append(f"That is {len(seen)} keywords; you can follow at most {MAX_KEYWORDS}.")
@@ -143,10 +143,14 @@ class SignupResult:
     email_sent: str  # "confirm", "manage" or "" (nothing: a spam complaint is on file)
 
 
-def subscriber_signup(*, email: str, keywords: str | Iterable[str], timezone: str = "UTC") -> SignupResult:
+def subscriber_signup(
+    *, email: str, keywords: str | Iterable[str], timezone: str = "UTC", plus_trending: bool = False
+) -> SignupResult:
     """Record a sign-up and enqueue the right email; the caller answers the same in every case.
 
-    New, pending or unsubscribed address: keywords replaced, a confirmation
+    No keywords means "just the day's trending list" (Subscriber.Trending.ONLY);
+    with keywords, `plus_trending` adds the day's top 3. New, pending or
+    unsubscribed address: keywords and that choice replaced, a confirmation
     email is enqueued. Active or paused: nothing changes (a
     stranger must not edit someone's keywords), a "manage your subscription"
     email is enqueued instead of a second confirmation. Spam complaint or hard
@@ -154,7 +158,9 @@ def subscriber_signup(*, email: str, keywords: str | Iterable[str], timezone: st
     against two simultaneous sign-ups for one address (unique constraint).
     """
     email = email_normalize(email)
-    parsed = keywords_parse(keywords)
+    parsed = keywords_parse(keywords, required=False)
+    Trending = Subscriber.Trending
+    trending = Trending.ONLY if not parsed else Trending.TOP3 if plus_trending else Trending.OFF
     with transaction.atomic():
         subscriber, created = Subscriber.objects.select_for_update().get_or_create(
             email__iexact=email, defaults={"email": email, "timezone": timezone}
@@ -167,7 +173,9 @@ def subscriber_signup(*, email: str, keywords: str | Iterable[str], timezone: st
             return SignupResult(subscriber.pk, created, "")
         _keywords_replace(subscriber, parsed)
         # updated_at restarts the 30-day purge clock for a pending sign-up.
-        Subscriber.objects.filter(pk=subscriber.pk).update(timezone=timezone, updated_at=dj_timezone.now())
+        Subscriber.objects.filter(pk=subscriber.pk).update(
+            timezone=timezone, trending=trending, updated_at=dj_timezone.now()
+        )
         _enqueue("send_confirmation_email", subscriber.pk)
         return SignupResult(subscriber.pk, created, "confirm")
 
@@ -188,13 +196,17 @@ def subscriber_confirm(*, subscriber_id: int) -> bool:
     return changed == 1
 
 
-def subscriber_create_confirmed(*, email: str, keywords: Iterable[str], timezone: str = "UTC", send_hour: int = 7) -> Subscriber:
+def subscriber_create_confirmed(
+    *, email: str, keywords: Iterable[str], timezone: str = "UTC", send_hour: int = 7,
+    trending: str = Subscriber.Trending.OFF,
+) -> Subscriber:
     """An active subscriber with these keywords, no email sent (for `make demo` and tests).
 
     Idempotent: an existing address is made active and its keywords replaced.
+    No keywords is allowed only with trending="only" (the trending list alone).
     """
     email = email_normalize(email)
-    parsed = keywords_parse(list(keywords))
+    parsed = keywords_parse(list(keywords), required=trending != Subscriber.Trending.ONLY)
     with transaction.atomic():
         subscriber, _ = Subscriber.objects.select_for_update().get_or_create(
             email__iexact=email, defaults={"email": email, "timezone": timezone, "send_hour": send_hour}
@@ -202,7 +214,8 @@ def subscriber_create_confirmed(*, email: str, keywords: Iterable[str], timezone
         _keywords_replace(subscriber, parsed)
         now = dj_timezone.now()
         Subscriber.objects.filter(pk=subscriber.pk).update(
-            status=Status.ACTIVE, confirmed_at=subscriber.confirmed_at or now, unsubscribed_at=None, updated_at=now
+            status=Status.ACTIVE, confirmed_at=subscriber.confirmed_at or now, unsubscribed_at=None, updated_at=now,
+            trending=trending,
         )
     subscriber.refresh_from_db()
     return subscriber
@@ -211,13 +224,15 @@ def subscriber_create_confirmed(*, email: str, keywords: Iterable[str], timezone
 # --- preferences -----------------------------------------------------------------------------
 
 
-def subscriber_keywords_set(*, subscriber_id: int, keywords: str | Iterable[str]) -> list[Keyword]:
-    """Replace a subscriber's keywords with these (validated, deduplicated).
+def subscriber_keywords_set(
+    *, subscriber_id: int, keywords: str | Iterable[str], required: bool = True
+) -> list[Keyword]:
+    """Replace a subscriber's keywords with these (validated, deduplicated; none only if not `required`).
 
     Transactional, and serialized per subscriber by a row lock, so two
     simultaneous saves cannot trip the unique constraint.
     """
-    parsed = keywords_parse(keywords)
+    parsed = keywords_parse(keywords, required=required)
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber_id)
         return _keywords_replace(subscriber, parsed)
@@ -225,21 +240,27 @@ def subscriber_keywords_set(*, subscriber_id: int, keywords: str | Iterable[str]
 
 def subscriber_preferences_update(
     *, subscriber_id: int, frequency: str, send_hour: int, timezone: str, send_weekday: int = 0,
-    keywords: str | Iterable[str] | None = None,
+    keywords: str | Iterable[str] | None = None, trending: str | None = None,
 ) -> None:
-    """Save delivery preferences, and the keywords when given, in one transaction.
+    """Save delivery preferences, and the keywords and trending choice when given, in one transaction.
 
     The time zone is validated by the form (a zoneinfo name); values outside
-    the model's ranges raise ValidationError and nothing is saved.
+    the model's ranges raise ValidationError and nothing is saved. Keywords may
+    be empty only for the trending list alone (trending="only"); switching to it
+    keeps the keywords, so switching back restores them.
     """
     if frequency not in Subscriber.Frequency.values or not 0 <= send_hour <= 23 or not 0 <= send_weekday <= 6:
         raise ValidationError("invalid preferences")
+    if trending is not None and trending not in Subscriber.Trending.values:
+        raise ValidationError("invalid trending choice")
     with transaction.atomic():
         if keywords is not None:
-            subscriber_keywords_set(subscriber_id=subscriber_id, keywords=keywords)
+            subscriber_keywords_set(subscriber_id=subscriber_id, keywords=keywords,
+                                    required=trending != Subscriber.Trending.ONLY)
+        changes = {"trending": trending} if trending is not None else {}
         Subscriber.objects.filter(pk=subscriber_id).update(
             frequency=frequency, send_hour=send_hour, send_weekday=send_weekday, timezone=timezone,
-            updated_at=dj_timezone.now(),
+            updated_at=dj_timezone.now(), **changes,
         )
 
 
@@ -287,7 +308,7 @@ def subscriber_sign_out_everywhere(*, subscriber_id: int) -> None:
 
 
 def subscriber_delete(*, subscriber_id: int) -> bool:
-    """Erase a subscriber: the row, keywords, digests and delivery events.
+    """Erase a subscriber: the row, keywords, exclusions, followed authors, votes, digests and delivery events.
 
     Every link they hold stops working (the id no longer exists). Idempotent:
     False when there was nothing to erase.
@@ -318,7 +339,15 @@ def subscriber_export_data(*, subscriber_id: int) -> dict:
             "send_hour": s.send_hour,
             "timezone": s.timezone,
         },
+        "trending": s.trending,
         "keywords": [{"text": k.text, "normalized": k.normalized} for k in s.keywords.all()],
+        "exclusions": [{"text": e.text, "normalized": e.normalized} for e in s.exclusions.all()],
+        "followed_authors": [{"name": a.name, "key": a.key} for a in s.followed_authors.all()],
+        "votes": [
+            {"paper_id": v.paper_id, "arxiv_id": v.paper.arxiv_id, "title": v.paper.title,
+             "vote": "more" if v.value > 0 else "fewer", "at": iso(v.created_at)}
+            for v in s.votes.select_related("paper").order_by("created_at")
+        ],
         "digests": [
             {"date": d.digest_date.isoformat(), "status": d.status, "papers": d.papers, "sent_at": iso(d.sent_at)}
             for d in Digest.objects.filter(subscriber=s).order_by("digest_date")

@@ -38,7 +38,8 @@ MAX_IMPORT_BYTES = 40 * 1024 * 1024
 # (Atom, JSON) may legitimately list none.
 _FORMATS_THAT_MUST_HAVE_PAPERS = {"hf-page", "arxiv-listing"}
 _CHUNK = 500  # ids per IN (...) query and rows per bulk statement
-_FILL_FIELDS = ("title", "abstract", "authors", "comments", "categories", "published_on", "github_url")
+_FILL_FIELDS = ("title", "abstract", "authors", "comments", "categories", "published_on", "github_url",
+                "ai_summary", "ai_keywords")
 _COUNT_FIELDS = ("upvotes", "github_stars")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 
@@ -142,6 +143,8 @@ def _values(record: ParsedPaper, key: str) -> dict:
         "github_url": github or "",
         "upvotes": record.upvotes,
         "github_stars": record.github_stars,
+        "ai_summary": record.ai_summary or "",
+        "ai_keywords": list(record.ai_keywords),
         "title_key": key,
     }
 

@@ -23,11 +23,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from .emails import absolute_url
-from .forms import WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
+from .forms import MAX_KEYWORDS_FIELD, WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
 from .models import Subscriber
 from .selectors import keyword_previews, subscriber_from_link, trending_preview
 from .services import subscribers as services
 from .services.preferences import exclusions_parse, subscriber_settings_save, subscriber_switch_to_weekly
+from .services.votes import votes_clear
 from .tokens import TokenError, TokenExpired, subscriber_token, token_read
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ Status = Subscriber.Status
 RATE_PER_IP = "20/h"
 RATE_PER_ADDRESS = "3/h"
 RATE_PREVIEW = "60/m"
+MANAGE_VOTES_SHOWN = 50
 
 
 def _address_key(group: str, request: HttpRequest) -> str:
@@ -97,7 +99,9 @@ def signed_link(purpose: str) -> Callable:
 @ratelimit(key="ip", rate=RATE_PER_IP, method="POST", group="subscriptions.signup")
 @ratelimit(key=_address_key, rate=RATE_PER_ADDRESS, method="POST", group="subscriptions.signup.address")
 def subscribe(request: HttpRequest) -> HttpResponse:
-    form = SubscribeForm(request.POST if request.method == "POST" else None)
+    # "Get these by email" (search) and a paper's topics link here with the keyword filled in.
+    prefill = {"keywords": request.GET.get("keywords", "")[:MAX_KEYWORDS_FIELD]} if request.method == "GET" else None
+    form = SubscribeForm(request.POST if request.method == "POST" else None, initial=prefill)
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
             log.info("honeypot filled on signup from %s", request.META.get("REMOTE_ADDR"))
@@ -193,8 +197,19 @@ def manage(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResp
             return redirect("subscriptions:manage", token=token)
     return render(request, "subscriptions/manage.html", {
         "subscriber": subscriber, "form": form, "token": token, "weekday": dict(WEEKDAYS)[subscriber.send_weekday],
+        "votes": list(subscriber.votes.select_related("paper")[:MANAGE_VOTES_SHOWN]),
+        "votes_count": subscriber.votes.count(),
         "feed_url": absolute_url(reverse("subscriptions:feed", args=[subscriber_token(subscriber, "feed")])),
     }, status=400 if form.is_bound and form.errors else 200)
+
+
+@require_POST
+@signed_link("manage")
+def manage_votes_clear(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
+    cleared = votes_clear(subscriber_id=subscriber.pk)
+    plural = "s" if cleared != 1 else ""
+    messages.success(request, f"Cleared {cleared} vote{plural}: your ranking is keyword-only again.")
+    return redirect("subscriptions:manage", token=token)
 
 
 @require_POST

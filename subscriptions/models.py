@@ -155,6 +155,9 @@ class Digest(models.Model):
     matches = models.JSONField(default=dict, blank=True)
     # {paper_id: [exact words matched, ...]}: what the email highlights (KeywordMatch.terms).
     terms = models.JSONField(default=dict, blank=True)
+    # {paper_id: why it is here when no keyword put it there}: "trending" (the day's
+    # trending list, or its top 3 added) or "author:<name as the reader typed it>".
+    reasons = models.JSONField(default=dict, blank=True)
     # How many new papers matched in all; `papers` holds the ones the email shows.
     matched_count = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=255, blank=True)

@@ -233,8 +233,8 @@ def _insert_rows(rows: list[tuple], digest_date: dt.date) -> list[int] | None:
                 copy.write_row((sid, status, dumps(papers), dumps(matches), dumps(terms), total))
         cursor.execute(
             f"INSERT INTO {table} (subscriber_id, digest_date, status, papers, matches, terms, matched_count, "
-            "message_id, attempts, error, created_at) "
-            "SELECT subscriber_id, %s, status, papers, matches, terms, matched_count, '', 0, '', %s "
+            "reasons, message_id, attempts, error, created_at) "
+            "SELECT subscriber_id, %s, status, papers, matches, terms, matched_count, '{}'::jsonb, '', 0, '', %s "
             "FROM digest_build_rows ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING id, status",
             [digest_date, timezone.now()],
         )

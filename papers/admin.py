@@ -19,8 +19,8 @@ from django.utils.text import Truncator
 
 from .forms import ImportPapersForm, PaperAdminForm
 from .models import AcronymDefinition, DailyNote, Listing, Paper
-from .search import KeywordError, papers_matching
 from .note_email import EMAIL_NOTE_CHARS, note_email_cut, note_email_render
+from .search import KeywordError, papers_matching
 from .selectors import latest_listing_date, papers_trending
 from .services import papers_flags_set, papers_import_text
 from .templatetags.papers_site import render_markdown

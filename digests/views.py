@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from subscriptions.tokens import TokenError, subscriber_from_token
 from subscriptions.views import bad_link
 
-from .selection import digest_page
+from .pages import digest_page
 
 
 @require_GET

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from papers.acronyms import acronyms_record
 from papers.models import Listing, Paper
 from papers.parsers import FORMATS, ParsedPaper, ParseError, detect_format, get_parser, normalize_arxiv_id, page_date
 from papers.parsers import title_key as make_title_key
@@ -361,6 +362,8 @@ def _write(plan: _Plan, now, doomed: list[Listing], moved: list[Listing], new_li
         Paper.objects.filter(pk__in=chunk).delete()
     Listing.objects.bulk_create(new_listings, batch_size=_CHUNK)
     Listing.objects.bulk_update(changed_listings, ["rank", "upvotes"], batch_size=_CHUNK)
+    # The corpus's acronyms follow its text: new papers, and papers whose text was filled in.
+    acronyms_record(papers=created + [s.paper for s in to_update if {"title", "abstract"} & set(s.changed)])
 
 
 # --- one file -------------------------------------------------------------------------

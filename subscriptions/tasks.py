@@ -4,6 +4,8 @@ SHARED: subscriber tasks (confirmation, manage link, purge) and digest tasks.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 
 from .errors import TransientError
@@ -28,6 +30,14 @@ def send_confirmation_email(self, subscriber_id: int) -> bool:
 @shared_task(**_MAIL_RETRY)
 def send_manage_link_email(self, subscriber_id: int) -> bool:
     return subscriber_services.subscriber_send_manage_link(subscriber_id=subscriber_id)
+
+
+@shared_task(bind=True, acks_late=True)
+def send_owed_confirmations(self, older_than_seconds: int | None = None) -> int:
+    """Every 5 minutes: enqueue confirmation emails the broker never got (Redis was down at signup)."""
+    if older_than_seconds is None:
+        return subscriber_services.subscribers_send_owed_confirmations()
+    return subscriber_services.subscribers_send_owed_confirmations(older_than=timedelta(seconds=older_than_seconds))
 
 
 @shared_task(bind=True, acks_late=True)

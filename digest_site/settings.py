@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "anymail",
     "papers",
     "subscriptions",
+    "digests",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [

@@ -38,5 +38,6 @@ urlpatterns = [
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),
+    path("", include("digests.urls")),
     path("", include("papers.urls")),
 ]

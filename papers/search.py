@@ -53,6 +53,7 @@ __all__ = [
     "PaperIndex",
     "highlight",
     "keyword_alternatives",
+    "keyword_topics",
     "normalize_keyword",
     "papers_matching",
 ]
@@ -448,6 +449,13 @@ def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
 # --- site search and highlighting ---------------------------------------------------------
 
 _SEPARATORS = "[^a-z0-9]*"  # what may stand between the letters of a closed word in the text
+
+
+def keyword_topics(keyword: str) -> Expansion:
+    """What the keyword also matches (papers.topics), with the stored corpus acronyms:
+    what the signup preview and the manage page list, each switchable by its `key`.
+    Raises KeywordError for an unusable keyword."""
+    return keyword_expansion(keyword_query(keyword), acronym_table())
 
 
 def keyword_alternatives(

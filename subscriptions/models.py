@@ -67,6 +67,9 @@ class Keyword(models.Model):
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="keywords")
     text = models.CharField(max_length=100, help_text="As the subscriber typed it.")
     normalized = models.CharField(max_length=200, help_text="The matcher's normalized form.")
+    # What the subscriber switched off of what the keyword also matches: the keys of
+    # papers.topics Alternatives ("convolutional neural network" for CNN, say).
+    disabled_expansions = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,10 +10,10 @@ from django.core.cache import cache
 from django.db.models import Count
 
 from papers.models import Paper
-from papers.search import KeywordError, papers_matching
+from papers.search import KeywordError, keyword_topics, papers_matching
 from papers.selectors import latest_listing_date, papers_trending
 
-from .models import Subscriber
+from .models import Keyword, Subscriber
 from .services.subscribers import KeywordInput
 from .tokens import TokenError, subscriber_from_token, token_read
 
@@ -59,6 +60,48 @@ class KeywordPreview:
     titles: tuple[str, ...]
     count: int  # after exclusions
     removed: tuple[Removed, ...] = ()
+    also: tuple[str, ...] = ()  # what else it matches (papers.topics), the first few
+    also_more: int = 0  # how many more
+
+
+PREVIEW_ALSO = 6
+
+
+@dataclass(frozen=True)
+class ExpansionChoice:
+    key: str
+    label: str
+    kind: str  # "acronym", "spelling", "narrower", "benchmark"
+    on: bool
+
+
+@dataclass(frozen=True)
+class KeywordExpansions:
+    keyword: Keyword
+    choices: tuple[ExpansionChoice, ...]
+
+    @property
+    def summary(self) -> str:
+        """The first few expansions still on: "convolutional neural network, ConvNet, ResNet"."""
+        on = [c.label for c in self.choices if c.on]
+        more = f" and {len(on) - PREVIEW_ALSO} more" if len(on) > PREVIEW_ALSO else ""
+        return ", ".join(on[:PREVIEW_ALSO]) + more if on else "nothing else (all switched off)"
+
+
+def keyword_expansion_choices(keywords: Iterable[Keyword]) -> list[KeywordExpansions]:
+    """For the manage page: each keyword that has expansions, each with its switch."""
+    out = []
+    for keyword in keywords:
+        try:
+            alternatives = keyword_topics(keyword.text).alternatives
+        except KeywordError:
+            continue
+        if alternatives:
+            off = set(keyword.disabled_expansions)
+            out.append(KeywordExpansions(keyword, tuple(
+                ExpansionChoice(a.key, a.label, a.kind, a.key not in off) for a in alternatives
+            )))
+    return out
 
 
 def _recent_matches(keyword: KeywordInput, latest) -> list[tuple[int, str]]:
@@ -99,7 +142,12 @@ def keyword_previews(keywords: list[KeywordInput], exclusions: list[KeywordInput
                 removed.append(Removed(text, len(gone), gone[0]))
         out = set().union(*(ids for _, ids in excluded)) if excluded else set()
         kept = [title for pid, title in matches if pid not in out]
-        previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), len(kept), tuple(removed)))
+        try:
+            also = [a.label for a in keyword_topics(keyword.text).alternatives]
+        except KeywordError:
+            also = []
+        previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), len(kept), tuple(removed),
+                                       tuple(also[:PREVIEW_ALSO]), max(0, len(also) - PREVIEW_ALSO)))
     return previews
 
 

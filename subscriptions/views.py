@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -24,10 +24,15 @@ from django_ratelimit.decorators import ratelimit
 
 from .emails import absolute_url
 from .forms import MAX_KEYWORDS_FIELD, WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
-from .models import Subscriber
-from .selectors import keyword_previews, subscriber_from_link, trending_preview
+from .models import Keyword, Subscriber
+from .selectors import keyword_expansion_choices, keyword_previews, subscriber_from_link, trending_preview
 from .services import subscribers as services
-from .services.preferences import exclusions_parse, subscriber_settings_save, subscriber_switch_to_weekly
+from .services.preferences import (
+    exclusions_parse,
+    keyword_expansions_set,
+    subscriber_settings_save,
+    subscriber_switch_to_weekly,
+)
 from .services.votes import votes_clear
 from .tokens import TokenError, TokenExpired, subscriber_token, token_read
 
@@ -63,7 +68,8 @@ def rate_limited(request: HttpRequest, exception: Exception | None = None) -> Ht
     return response
 
 
-def _bad_link(request: HttpRequest, exc: TokenError, purpose: str) -> HttpResponse:
+def bad_link(request: HttpRequest, exc: TokenError, purpose: str) -> HttpResponse:
+    """The friendly page for an expired or broken signed link (410 or 400), with a form for a fresh one."""
     expired = isinstance(exc, TokenExpired)
     log.info("bad %s link: %s", purpose, exc)
     return render(
@@ -79,12 +85,12 @@ def signed_link(purpose: str) -> Callable:
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+        def wrapper(request: HttpRequest, token: str, **kwargs) -> HttpResponse:
             try:
                 subscriber = subscriber_from_link(token, purpose=purpose)
             except TokenError as exc:
-                return _bad_link(request, exc, purpose)
-            return view(request, token, subscriber)
+                return bad_link(request, exc, purpose)
+            return view(request, token, subscriber, **kwargs)
 
         return wrapper
 
@@ -199,7 +205,20 @@ def manage(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResp
         "votes": list(subscriber.votes.select_related("paper")[:MANAGE_VOTES_SHOWN]),
         "votes_count": subscriber.votes.count(),
         "feed_url": absolute_url(reverse("subscriptions:feed", args=[subscriber_token(subscriber, "feed")])),
+        "expansions": keyword_expansion_choices(subscriber.keywords.all()),
     }, status=400 if form.is_bound and form.errors else 200)
+
+
+@require_POST
+@signed_link("manage")
+def manage_expansions(request: HttpRequest, token: str, subscriber: Subscriber, keyword_id: int) -> HttpResponse:
+    """One keyword's expansions switched on or off (the ticked boxes are the ones kept)."""
+    try:
+        keyword_expansions_set(subscriber_id=subscriber.pk, keyword_id=keyword_id, enabled=request.POST.getlist("on"))
+    except Keyword.DoesNotExist:
+        raise Http404("No such keyword on this subscription.") from None
+    messages.success(request, "Saved. Your next digest matches your keyword this way.")
+    return redirect(reverse("subscriptions:manage", args=[token]) + "#expansions")
 
 
 @require_POST
@@ -326,24 +345,3 @@ def send_link(request: HttpRequest) -> HttpResponse:
 @require_GET
 def send_link_done(request: HttpRequest) -> HttpResponse:
     return render(request, "subscriptions/check_inbox.html", {"why": "link"})
-
-
-# --- digest web view (E: docs/digests.md) ------------------------------------------------------
-
-
-@require_GET
-def digest_view(request: HttpRequest, token: str) -> HttpResponse:
-    """The signed web view of one digest ("view in browser", "N more on the site")."""
-    import datetime as dt
-
-    from .digest_selection import digest_page
-    from .tokens import subscriber_from_token
-
-    try:
-        subscriber, payload = subscriber_from_token(token, purpose="digest")
-        day = dt.date.fromisoformat(payload.extra)
-    except TokenError as exc:
-        return _bad_link(request, exc, "digest")
-    except ValueError:
-        return _bad_link(request, TokenError("no valid date in the link"), "digest")
-    return render(request, "subscriptions/digest_view.html", digest_page(subscriber, day))

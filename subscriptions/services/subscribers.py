@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -484,17 +485,25 @@ def subscriber_link(subscriber: Subscriber, purpose: str) -> str:
 
 
 def _keywords_replace(subscriber: Subscriber, parsed: list[KeywordInput]) -> list[Keyword]:
-    # Called inside a transaction holding the subscriber's row lock.
-    Keyword.objects.filter(subscriber=subscriber).delete()
-    return Keyword.objects.bulk_create(
-        [Keyword(subscriber=subscriber, text=k.text, normalized=k.normalized) for k in parsed]
+    # Called inside a transaction holding the subscriber's row lock. A keyword kept
+    # (same normalized form) keeps the expansions its subscriber switched off.
+    switched_off = dict(
+        Keyword.objects.filter(subscriber=subscriber).exclude(disabled_expansions=[])
+        .values_list("normalized", "disabled_expansions")
     )
+    Keyword.objects.filter(subscriber=subscriber).delete()
+    return Keyword.objects.bulk_create([
+        Keyword(subscriber=subscriber, text=k.text, normalized=k.normalized,
+                disabled_expansions=switched_off.get(k.normalized, []))
+        for k in parsed
+    ])
+
 
 
 def _task(task_name: str):
-    from .. import tasks  # tasks import this module
-
-    return getattr(tasks, task_name)
+    # By name: subscriptions/tasks.py imports this module (and registers its
+    # tasks at start-up, apps.py); an unknown name raises NotRegistered.
+    return current_app.tasks[f"subscriptions.tasks.{task_name}"]
 
 
 def _enqueue_confirmation(subscriber_id: int) -> None:

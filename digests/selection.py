@@ -47,8 +47,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 
-from papers.models import DailyNote, Listing, Paper
 from papers.acronyms import acronym_table
+from papers.models import DailyNote, Listing, Paper
 from papers.search import KeywordError, PaperIndex
 from papers.selectors import paper_trending_scores
 from subscriptions.models import Digest, Keyword, Subscriber

@@ -12,20 +12,33 @@ from subscriptions.models import Digest, Subscriber, Vote
 from .content import DigestInput, reason_text
 from .mime import RenderedDigest
 from .render import MAX_PAPERS, render_digest
-from .selection import Selection, Selector, day_note, digest_inputs, digest_rows, papers_data, window_start
+from .selection import (
+    Selection,
+    Selector,
+    day_note,
+    digest_inputs,
+    digest_rows,
+    keyword_match_key,
+    papers_data,
+    window_start,
+)
 from .tailor import select_tailored, tailoring_of
 
 
-def selection_for(subscriber: Subscriber, digest_date: dt.date, *, limit: int | None = MAX_PAPERS) -> Selection | None:
+def selection_for(
+    subscriber: Subscriber, digest_date: dt.date, *, limit: int | None = MAX_PAPERS
+) -> Selection | None:
     """What `subscriber` gets (or got) for `digest_date`: used by the web view and the admin preview.
 
     The window starts at their previous digest before that date (or the default
     first window), exactly as the build saw it.
     """
-    previous = Digest.objects.filter(subscriber=subscriber, digest_date__lt=digest_date).order_by("-digest_date").first()
+    previous = (Digest.objects.filter(subscriber=subscriber, digest_date__lt=digest_date)
+                .order_by("-digest_date").first())
     start = window_start(last_digest_on=previous.digest_date if previous else None, digest_date=digest_date,
                          frequency=subscriber.frequency)
-    pairs = list(subscriber.keywords.values_list("text", "normalized"))
+    rows = subscriber.keywords.values_list("text", "normalized", "disabled_expansions")
+    pairs = [(text, keyword_match_key(normalized, disabled)) for text, normalized, disabled in rows]
     tailoring = tailoring_of(subscriber)
     if (not pairs and tailoring.plain) or start > digest_date:
         return None

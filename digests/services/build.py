@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from subscriptions.models import Digest, Keyword, Subscriber
 
-from ..selection import Selector, keywords_distinct, window_start
+from ..selection import Selector, keyword_match_key, keywords_distinct, window_start
 from ..selectors import digests_status_counts
 from ..tailor import PLAIN, select_tailored, tailorings
 from .send import relax_gc
@@ -177,12 +177,12 @@ def _chunk_rows(chunk: list[tuple], selector: Selector, digest_date: dt.date) ->
     # Ranges of ids, not IN lists: psycopg binds 5,000 parameters in Python, slowly.
     low, high = chunk[0][0], chunk[-1][0]
     keywords: dict[int, list[tuple[str, str]]] = {sid: [] for sid, *_ in chunk}
-    for sid, text, normalized in (
+    for sid, text, normalized, disabled in (
         Keyword.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high).order_by("subscriber_id", "id")
-        .values_list("subscriber_id", "text", "normalized")
+        .values_list("subscriber_id", "text", "normalized", "disabled_expansions")
     ):
         if sid in keywords:
-            keywords[sid].append((text, normalized))
+            keywords[sid].append((text, keyword_match_key(normalized, disabled)))
     # The previous digest's papers: its window may share its first day with this one.
     previous: dict[tuple[int, dt.date], frozenset[int]] = {}
     lasts = {last for _, last, *_ in chunk if last is not None}

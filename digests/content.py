@@ -104,9 +104,19 @@ def reason_text(reason: str) -> str:
     return "trending today" if reason == "trending" else ""
 
 
+_VOTE_URL: dict[str, tuple[str, str]] = {}  # SITE_URL -> the link around the paper id
+
+
 def vote_url(paper_id: int, direction: str) -> str:
-    """A card's "more / fewer like this" link, with VOTE_TOKEN where the email's token goes."""
-    return f"{settings.SITE_URL}{reverse('subscriptions:vote', args=[VOTE_TOKEN, paper_id, direction])}"
+    """A card's "more / fewer like this" link, with VOTE_TOKEN where the email's token goes.
+
+    reverse() once per site URL, not per card: a day's build makes tens of thousands of cards.
+    """
+    parts = _VOTE_URL.get(settings.SITE_URL)
+    if parts is None:
+        url = settings.SITE_URL + reverse("subscriptions:vote", args=[VOTE_TOKEN, 987654321, "more"])
+        parts = _VOTE_URL[settings.SITE_URL] = tuple(url.rsplit("987654321/more/", 1))
+    return f"{parts[0]}{paper_id}/{direction}/{parts[1]}"
 
 
 def paper_version(updated_at: dt.datetime) -> str:

@@ -44,6 +44,10 @@ class Subscriber(models.Model):
     # Bumped to revoke every signed link sent so far ("sign out everywhere", delete).
     token_version = models.PositiveIntegerField(default=1)
     hard_bounces = models.PositiveSmallIntegerField(default=0)
+    # Set in the signup's transaction when a confirmation email is owed; the
+    # sending task clears it (its claim), so one the broker never got (Redis
+    # down) is found and sent by the sweeper once the broker is back.
+    confirmation_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_digest_on = models.DateField(null=True, blank=True, help_text="Date of the last digest built for them.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
 
 
@@ -69,7 +70,10 @@ class Keyword(models.Model):
     normalized = models.CharField(max_length=200, help_text="The matcher's normalized form.")
     # What the subscriber switched off of what the keyword also matches: the keys of
     # papers.topics Alternatives ("convolutional neural network" for CNN, say).
-    disabled_expansions = models.JSONField(default=list, blank=True)
+    # db_default too: bulk writers that name their columns (COPY in the benchmark) need not know it.
+    disabled_expansions = models.JSONField(
+        default=list, blank=True, db_default=Value([], output_field=models.JSONField())
+    )
 
     class Meta:
         ordering = ["id"]

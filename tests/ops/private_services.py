@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,16 +63,19 @@ class RedisServer:
 
 
 class PostgresCluster:
-    """A throwaway PostgreSQL cluster (initdb, trust auth) run as the postgres user on a free port."""
+    """A throwaway PostgreSQL cluster (initdb, trust auth) run as the postgres user on a free port.
 
-    def __init__(self, workdir: Path) -> None:
+    Its files live in a directory of its own under the system temp dir (the
+    postgres user cannot enter pytest's private tmp_path), removed by stop().
+    """
+
+    def __init__(self) -> None:
         require_service((PG_BIN / "initdb").exists() and shutil.which("runuser") is not None,
                         f"PostgreSQL server binaries not found in {PG_BIN}")
         require_service(os.geteuid() == 0, "a private PostgreSQL cluster needs root (to run it as postgres)")
-        self.workdir, self.port = workdir, free_port()
-        self.data = workdir / "pgdata"
-        workdir.mkdir(parents=True, exist_ok=True)
-        shutil.chown(workdir, "postgres", "postgres")
+        self.workdir, self.port = Path(tempfile.mkdtemp(prefix="digest-fault-pg-")), free_port()
+        self.data = self.workdir / "pgdata"
+        shutil.chown(self.workdir, "postgres", "postgres")
         self._as_postgres([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                            "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], timeout=120)
 
@@ -99,8 +103,10 @@ class PostgresCluster:
         self.start()
 
     def stop(self) -> None:
+        """Stop our server (only the one pg_ctl started from our data directory) and remove its files."""
         if (self.data / "postmaster.pid").exists():
             self._pg_ctl("-m", "immediate", "stop")
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log(self) -> str:
         try:

@@ -177,12 +177,15 @@ def _chunk_rows(chunk: list[tuple], selector: Selector, digest_date: dt.date) ->
     # Ranges of ids, not IN lists: psycopg binds 5,000 parameters in Python, slowly.
     low, high = chunk[0][0], chunk[-1][0]
     keywords: dict[int, list[tuple[str, str]]] = {sid: [] for sid, *_ in chunk}
-    for sid, text, normalized, disabled in (
-        Keyword.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high).order_by("subscriber_id", "id")
-        .values_list("subscriber_id", "text", "normalized", "disabled_expansions")
+    chunk_keywords = Keyword.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high)
+    # Switched-off expansions are rare: read them apart, not as a JSON column on every row.
+    switched = dict(chunk_keywords.exclude(disabled_expansions=[]).values_list("id", "disabled_expansions"))
+    for keyword_id, sid, text, normalized in (
+        chunk_keywords.order_by("subscriber_id", "id").values_list("id", "subscriber_id", "text", "normalized")
     ):
         if sid in keywords:
-            keywords[sid].append((text, keyword_match_key(normalized, disabled)))
+            keywords[sid].append((text, keyword_match_key(normalized, switched[keyword_id])
+                                  if keyword_id in switched else normalized))
     # The previous digest's papers: its window may share its first day with this one.
     previous: dict[tuple[int, dt.date], frozenset[int]] = {}
     lasts = {last for _, last, *_ in chunk if last is not None}

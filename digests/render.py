@@ -38,10 +38,10 @@ from django.utils.safestring import mark_safe
 
 from papers.note_email import EMAIL_NOTE_CHARS
 from subscriptions.emails import inline_css
+from subscriptions.tokens import token_make
 
 from .content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, note_cut, shorten
 from .mime import RenderedDigest, digest_message_id, envelope_sender, longest_line, sender_domain, wire
-from .tokens import digest_token
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def _shell_values(d: DigestInput, shown: list, more: int) -> tuple[dict[str, str
         "preheader": shorten(f"Top: {titles}", 140),
         "headline": headline,
         "date_label": _date_label(d.digest_date),
-        "web_url": _url("digests:digest_view", digest_token(subscriber_id=d.subscriber_id, token_version=d.token_version,
+        "web_url": _url("digests:digest_view", token_make(subscriber_id=d.subscriber_id, token_version=d.token_version,
                                                      purpose="digest", extra=d.digest_date.isoformat())),
         "email": d.email,
         "keywords": ", ".join(d.keywords) or "your keywords",
@@ -141,7 +141,7 @@ def _date_label(day: dt.date) -> str:
 
 
 def _token(d: DigestInput, purpose: str) -> str:
-    return digest_token(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose=purpose)
+    return token_make(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose=purpose)
 
 
 def _url(name: str, token: str) -> str:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from papers.latex import latex_to_text
-from papers.note_email import EmailNote, note_email_cut, note_email_render
+from papers.notes import EmailNote, note_email_cut, note_email_render
 from papers.search import highlight
 
 # Caps on what a card shows, so that no paper, however its fields were filled,
@@ -115,7 +115,7 @@ def _lead(text: str, limit: int) -> str:
 
 
 def note_from_markdown(body: str) -> Note | None:
-    """The editor's note as the email shows it (papers.note_email, which the admin preview uses too)."""
+    """The editor's note as the email shows it (papers.notes, which the admin preview uses too)."""
     rendered = note_email_render(body)
     if rendered is None:
         return None

@@ -36,7 +36,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from papers.note_email import EMAIL_NOTE_CHARS
+from papers.notes import EMAIL_NOTE_CHARS
 from subscriptions.emails import inline_css
 from subscriptions.tokens import token_make
 

@@ -3,46 +3,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import markdown as markdown_lib
-import nh3
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from papers.latex import latex_to_text
+from papers.notes import markdown_html
 from papers.search import highlight
 from papers.sentences import split_lead
 
 register = template.Library()
 
-# What an editor's note may contain once rendered: text formatting, lists,
-# quotes, code and links. No images, iframes, styles or scripts.
-NOTE_TAGS = {
-    "a", "p", "br", "hr", "em", "strong", "b", "i", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h3", "h4", "h5", "h6", "del", "sup", "sub",
-}
-NOTE_ATTRIBUTES = {"a": {"href", "title"}}
-NOTE_SCHEMES = {"http", "https", "mailto"}
-
-
-
-def render_markdown(text: str) -> SafeString:
-    """Editor Markdown to HTML that is safe to show: rendered, then sanitized by nh3."""
-    html = markdown_lib.markdown(text or "", extensions=["sane_lists"], output_format="html")
-    return mark_safe(  # noqa: S308 - nh3 has just removed everything outside the allow-list
-        nh3.clean(
-            html,
-            tags=NOTE_TAGS,
-            attributes=NOTE_ATTRIBUTES,
-            url_schemes=NOTE_SCHEMES,
-            link_rel="noopener noreferrer nofollow",
-        )
-    )
-
-
 @register.filter
 def markdown(text: str) -> SafeString:
-    return render_markdown(text)
+    """Editor Markdown, rendered and sanitized (papers.notes)."""
+    return mark_safe(markdown_html(text))  # noqa: S308 - nh3 has just removed everything outside the allow-list
 
 
 @register.filter

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from papers.latex import latex_to_text
 from papers.notes import EmailNote, note_email_cut, note_email_render
-from papers.search import highlight
+from papers.search import highlight, keyword_form_found
 
 # Caps on what a card shows, so that no paper, however its fields were filled,
 # can take the email past Gmail's 102 KB on its own (digests.render).
@@ -145,18 +145,29 @@ def mark(text: str, terms: tuple[str, ...]) -> str:
     return highlight(text, terms, mark_open=MARK_OPEN)
 
 
+def matched_line(matched: tuple[str, ...], terms: tuple[str, ...]) -> str:
+    """The keywords that matched, each with the form found when it is not the keyword
+    as typed: "CNN, as “convolutional neural networks”; GAN"."""
+    shown = []
+    for keyword in matched:
+        form = keyword_form_found(keyword, terms)
+        shown.append(f"{keyword}, as “{form}”" if form else keyword)
+    return ("; " if any(", as " in s for s in shown) else ", ").join(shown)
+
+
 def card_values(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> dict:
     """Raw (text) and HTML values of one card; both render paths use exactly these."""
+    line = matched_line(matched, terms)
     abstract = shorten(paper.abstract, abstract_chars) if abstract_chars else ""
     # paper_data caps these already; a PaperData made any other way is capped here.
     title, authors = shorten(paper.title, TITLE_CHARS), shorten(paper.authors, AUTHORS_CHARS + len(" et al."))
     return {
         "text": {"url": paper.url, "title": title, "authors": authors, "abstract": abstract,
                  "arxiv_url": paper.arxiv_url, "pdf_url": paper.pdf_url, "code_url": paper.code_url,
-                 "upvotes": str(paper.upvotes), "matched": ", ".join(matched)},
+                 "upvotes": str(paper.upvotes), "matched": line},
         "html": {"url": html_escape(paper.url), "title_html": mark(title, terms),
                  "authors": html_escape(authors), "abstract_html": mark(abstract, terms) if abstract else "",
                  "arxiv_url": html_escape(paper.arxiv_url), "pdf_url": html_escape(paper.pdf_url),
                  "code_url": html_escape(paper.code_url), "upvotes": str(paper.upvotes),
-                 "matched": html_escape(", ".join(matched))},
+                 "matched": html_escape(line)},
     }

@@ -47,8 +47,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 
+from papers.acronyms import acronym_table
 from papers.models import DailyNote, Listing, Paper
-from papers.search import PaperIndex
+from papers.search import KeywordError, PaperIndex
 from papers.selectors import paper_trending_scores
 from subscriptions.models import Digest, Keyword, Subscriber
 
@@ -100,8 +101,10 @@ class Selector:
         trending = paper_trending_scores(paper_ids=list(self.first_listed), as_of=digest_date) if rows else {}
         best = max(trending.values(), default=0.0) or 1.0
         self.boost = {pid: TREND_WEIGHT * trending.get(pid, 0.0) / best for pid in self.first_listed}
-        self._index = PaperIndex.build((pid, title, abstract) for pid, title, abstract, _ in rows)
-        self._matches = self._index.match_many(sorted(set(keywords)))
+        self._index = PaperIndex.build(
+            ((pid, title, abstract) for pid, title, abstract, _ in rows), acronyms=acronym_table()
+        )
+        self._matches = {key: self._match(key) for key in sorted(set(keywords))}
         self._entries: dict[tuple[str, dt.date], _Entry | None] = {}
         self._memo: dict[tuple, tuple] = {}
 
@@ -111,11 +114,19 @@ class Selector:
             if keyword not in self._matches:
                 # A keyword added after the build began (someone confirmed or edited
                 # theirs mid-build): match it now rather than call their day empty.
-                self._matches.update(self._index.match_many([keyword]))
+                self._matches[keyword] = self._match(keyword)
             first = self.first_listed
             matches = [m for m in self._matches[keyword] if first[m.paper_id] >= start]
             self._entries[key] = _Entry(matches, self.boost) if matches else None
         return self._entries[key]
+
+    def _match(self, key: str) -> list:
+        """The matches of a match key (keyword_match_key): a keyword and its switched-off expansions."""
+        normalized, *disabled = key.split(_SWITCHED_OFF)
+        try:
+            return self._index.match(normalized, disabled=frozenset(disabled))
+        except KeywordError:  # one bad keyword cannot stop a digest run
+            return []
 
     def select(
         self,
@@ -125,7 +136,7 @@ class Selector:
         exclude: frozenset[int] = frozenset(),
         limit: int | None = MAX_PAPERS,
     ) -> Selection | None:
-        """The ranked new papers for (text, normalized) keyword pairs; None if nothing new matched.
+        """The ranked new papers for (text, match key) keyword pairs; None if nothing new matched.
 
         `start` begins the window, `exclude` holds the papers the previous digest
         showed. Matching the normalized form finds what matching the text finds
@@ -250,12 +261,22 @@ def _subsets(entries: list[_Entry]) -> list[tuple[tuple[_Entry, ...], frozenset[
     return found
 
 
+_SWITCHED_OFF = "\x1f"  # joins a normalized keyword and its switched-off expansions into a match key
+
+
+def keyword_match_key(normalized: str, disabled: list[str]) -> str:
+    """What the Selector matches once for everyone with this keyword and these switches:
+    the normalized keyword, alone when nothing is switched off (nearly always)."""
+    return _SWITCHED_OFF.join([normalized, *sorted(disabled)]) if disabled else normalized
+
+
 def keywords_distinct(subscribers: QuerySet[Subscriber]) -> list[str]:
-    """Each normalized keyword of these subscribers, once: what the Selector matches."""
+    """Each match key of these subscribers' keywords, once: what the Selector matches."""
     # order_by(): Keyword's default ordering would put its id into the DISTINCT and
     # return every keyword row (3,000,000 strings for 1,000,000 subscribers: 500 MB).
-    return list(Keyword.objects.filter(subscriber__in=subscribers.values("id")).order_by()
-                .values_list("normalized", flat=True).distinct())
+    rows = (Keyword.objects.filter(subscriber__in=subscribers.values("id")).order_by()
+            .values_list("normalized", "disabled_expansions").distinct())
+    return list({keyword_match_key(normalized, disabled) for normalized, disabled in rows})
 
 
 def candidate_papers(*, since: dt.date, until: dt.date) -> list[tuple[int, str, str, dt.date]]:

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from subscriptions.models import Digest, Keyword, Subscriber
 
-from ..selection import Selector, keywords_distinct, window_start
+from ..selection import Selector, keyword_match_key, keywords_distinct, window_start
 from ..selectors import digests_status_counts
 from .send import relax_gc
 
@@ -176,12 +176,12 @@ def _chunk_rows(chunk: list[tuple], selector: Selector, digest_date: dt.date) ->
     # Ranges of ids, not IN lists: psycopg binds 5,000 parameters in Python, slowly.
     low, high = chunk[0][0], chunk[-1][0]
     keywords: dict[int, list[tuple[str, str]]] = {sid: [] for sid, _, _ in chunk}
-    for sid, text, normalized in (
+    for sid, text, normalized, disabled in (
         Keyword.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high).order_by("subscriber_id", "id")
-        .values_list("subscriber_id", "text", "normalized")
+        .values_list("subscriber_id", "text", "normalized", "disabled_expansions")
     ):
         if sid in keywords:
-            keywords[sid].append((text, normalized))
+            keywords[sid].append((text, keyword_match_key(normalized, disabled)))
     # The previous digest's papers: its window may share its first day with this one.
     previous: dict[tuple[int, dt.date], frozenset[int]] = {}
     lasts = {last for _, last, _ in chunk if last is not None}
@@ -207,20 +207,34 @@ def _chunk_rows(chunk: list[tuple], selector: Selector, digest_date: dt.date) ->
 def _insert_rows(rows: list[tuple], digest_date: dt.date) -> list[int] | None:
     """INSERT the rows, skipping any (subscriber, date) that exists: ON CONFLICT DO NOTHING.
 
-    On PostgreSQL through COPY into a temporary table, then one INSERT ... SELECT:
+    Also skips the rows of subscribers who are gone or no longer active by now:
+    the rows were computed outside this transaction, and a reader may delete
+    their account or pause meanwhile. Their row is left out; a deleted
+    subscriber's row would fail the chunk's commit (foreign key) and lose
+    everyone else's digest in it. Call inside the chunk's transaction.
+
+    On PostgreSQL through COPY into a temporary table, then one INSERT ... SELECT
+    joined to the live subscriber rows, which it locks FOR KEY SHARE until commit
+    (a concurrent delete waits for the chunk, then removes its row with it):
     bulk_create's parameter binding (psycopg client-side, in Python) cost 14 s
     per 20,000 rows of JSON here, COPY a fraction of a second. Other databases get
-    bulk_create(ignore_conflicts=True), the same statement in effect.
+    bulk_create(ignore_conflicts=True) of the rows whose subscriber is active,
+    read in this transaction (SQLite's BEGIN IMMEDIATE holds every writer off).
     """
+    if not rows:
+        return []
     if connection.vendor != "postgresql":
+        active = set(Subscriber.objects.filter(pk__gte=rows[0][0], pk__lte=rows[-1][0],
+                                               status=Subscriber.Status.ACTIVE).values_list("pk", flat=True))
         Digest.objects.bulk_create(
             [Digest(subscriber_id=sid, digest_date=digest_date, status=status, papers=papers, matches=matches,
-                    terms=terms, matched_count=total) for sid, status, papers, matches, terms, total in rows],
+                    terms=terms, matched_count=total)
+             for sid, status, papers, matches, terms, total in rows if sid in active],
             ignore_conflicts=True, batch_size=500,
         )
         return None
     dumps = json.dumps
-    table = Digest._meta.db_table
+    table, subscribers = Digest._meta.db_table, Subscriber._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS digest_build_rows (subscriber_id bigint, status varchar(8), "
@@ -234,9 +248,11 @@ def _insert_rows(rows: list[tuple], digest_date: dt.date) -> list[int] | None:
         cursor.execute(
             f"INSERT INTO {table} (subscriber_id, digest_date, status, papers, matches, terms, matched_count, "
             "reasons, message_id, attempts, error, created_at) "
-            "SELECT subscriber_id, %s, status, papers, matches, terms, matched_count, '{}'::jsonb, '', 0, '', %s "
-            "FROM digest_build_rows ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING id, status",
-            [digest_date, timezone.now()],
+            "SELECT r.subscriber_id, %s, r.status, r.papers, r.matches, r.terms, r.matched_count, '{}'::jsonb, "
+            f"'', 0, '', %s FROM digest_build_rows r JOIN {subscribers} s ON s.id = r.subscriber_id "
+            "AND s.status = %s FOR KEY SHARE OF s "
+            "ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING id, status",
+            [digest_date, timezone.now(), Subscriber.Status.ACTIVE],
         )
         # The ids to enqueue come back with the insert: reading them back by date and
         # status made PostgreSQL walk every ready row of the day per chunk (quadratic).

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from subscriptions.errors import message_send
+from subscriptions.emails import message_send
 from subscriptions.models import Digest, Subscriber
 
 from .mime import email_message, sender_domain

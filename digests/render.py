@@ -16,8 +16,8 @@ of milliseconds each, so they run once per process instead:
 - an email is then string concatenation of pre-inlined fragments and values
   escaped here with django.utils.html.escape.
 
-`render_reference` renders the same email the slow way (templates + premailer
-on the whole document); a test keeps the two identical. Each card also keeps
+tests/digests/reference.py renders the same email the slow way (templates +
+premailer on the whole document); the tests keep the two identical. Each card also keeps
 its SMTP-ready bytes, and digests.mime turns a RenderedDigest into
 the message's bytes or a Django message.
 """
@@ -365,26 +365,3 @@ def _headers(d: DigestInput, message_id: str, unsubscribe_token: str) -> dict[st
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"Trending Papers digest <digest.{sender_domain()}>",
     }
-
-
-def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars: int = ABSTRACT_CHARS,
-                     note_chars: int = EMAIL_NOTE_CHARS) -> tuple[str, str, str]:
-    """(subject, text, html) rendered the slow way: the templates, then premailer on the whole page.
-
-    Only tests and debugging use it: it is what `render_digest` must equal.
-    """
-    _check_generation()
-    items = list(d.items[: MAX_PAPERS if shown is None else shown])
-    more = max(d.matched_count, len(d.items)) - len(items)
-    values, _ = _shell_values(d, items, more)
-    cards = []
-    for number, (paper, matched, terms) in enumerate(items, 1):
-        v = card_values(paper, matched, terms, abstract_chars)
-        cards.append({**v["text"], "title_html": mark_safe(v["html"]["title_html"]),
-                      "abstract_html": mark_safe(v["html"]["abstract_html"]), "number": number})
-    note = _email_note(d, note_chars)
-    ctx = _template_context(values=values, cards=cards, note=note,
-                            note_html=mark_safe(note.html) if note else "", more=more)
-    subject = " ".join(render_to_string("emails/digest-subject.txt", ctx).split())
-    text = _strip_markers(render_to_string("emails/digest-body.txt", ctx))
-    return subject, text, _strip_markers(_render_html(ctx))

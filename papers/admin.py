@@ -18,6 +18,7 @@ from django.utils.text import Truncator
 from .forms import ImportPapersForm
 from .models import DailyNote, Listing, Paper
 from .note_email import EMAIL_NOTE_CHARS, note_email_cut, note_email_render
+from .search_index import search_index_update
 from .services import papers_flags_set, papers_import_text
 from .templatetags.papers_site import render_markdown
 
@@ -98,6 +99,12 @@ class PaperAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
         return super().get_queryset(request).annotate(last_listed=Max("listings__listed_on"))
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # After the paper and its inline listings (an editor may delete one): the edited
+        # title, abstract, flags and listings are what search finds and ranks by.
+        super().save_related(request, form, formsets, change)
+        search_index_update(paper_ids=[form.instance.pk])
 
     @admin.display(description="title", ordering="title")
     def short_title(self, paper: Paper) -> str:
@@ -239,3 +246,13 @@ class ListingAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # Viewing is allowed through the view permission; nothing here is editable.
         return False
+
+    # A deleted listing changes its paper's trending rank: re-index the papers it leaves.
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        search_index_update(paper_ids=[obj.paper_id])
+
+    def delete_queryset(self, request, queryset) -> None:
+        paper_ids = list(queryset.values_list("paper_id", flat=True))
+        super().delete_queryset(request, queryset)
+        search_index_update(paper_ids=paper_ids)

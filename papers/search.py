@@ -1,6 +1,7 @@
 """Keyword matching: the one place that decides whether a paper is about a keyword.
 
-Shared by site search (`papers_matching`) and the daily digests (`PaperIndex`).
+Shared by site search (papers.search_results, over candidates from papers.search_index)
+and the daily digests (`PaperIndex`).
 The rules a reader can rely on, the algorithm and its measured quality and speed
 are in docs/matching.md. In short: text becomes positions of stemmed tokens (plus
 the stems of adjacent word pairs, so "pre training" is also "pretraining"); a
@@ -14,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from html import escape as html_escape  # django's escape, without wrapping every piece in SafeString
-from typing import TYPE_CHECKING
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -23,7 +23,6 @@ from papers.search_keys import (
     APOSTROPHES,
     ASCII_TOKEN,
     BREAK,
-    CASED,
     MAX_KEYWORD_LENGTH,
     TOKEN,
     KeywordError,
@@ -38,19 +37,14 @@ from papers.search_keys import (
     stems,
 )
 
-if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
-    from papers.models import Paper
-
 __all__ = [
     "MAX_KEYWORD_LENGTH",
     "KeywordError",
     "KeywordMatch",
     "PaperIndex",
     "highlight",
+    "keyword_alternatives",
     "normalize_keyword",
-    "papers_matching",
 ]
 
 
@@ -335,54 +329,21 @@ def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
     return spans
 
 
-# --- site search and highlighting ---------------------------------------------------------
-
-_SEPARATORS = "[^a-z0-9]*"  # what may stand between the letters of a closed word in the text
+# --- what the persistent index is asked (contract: docs/matching.md, "The index") -----------
 
 
-def _prefilter(query: Query):
-    """A Q that keeps every paper the query can match (and some it cannot), so the index
-    is built over candidates, not the whole table. Each unit must appear as its stem
-    minus the last letter (Snowball only rewrites the last letter: study -> studi), with
-    any separators between letters ("pre-training" for the key "pretrain")."""
-    from django.db.models import Q
+def keyword_alternatives(keyword: str, *, disabled: frozenset[str] = frozenset()) -> list[tuple[Unit, ...]]:
+    """Every sequence of units the matcher may find the keyword through; a unit is a tuple of
+    alternative keys. Raises KeywordError for an unusable keyword.
 
-    either = Q(pk__in=[])
-    every_spelling = [query[1]] + [sequence for sequence, _ in closed_variants(query, list(query[4]))]
-    for sequence in every_spelling:
-        every = Q()
-        for unit in sequence:
-            key = unit[0]
-            if key.startswith(CASED):
-                word = key[len(CASED) :]
-                pattern = re.escape(word)
-            elif key.isdigit() or len(key) < 3 or not key.isascii() or not key.isalnum():
-                continue  # too short to filter on, or the database compares accents differently
-            else:
-                pattern = _SEPARATORS.join(key[:-1])
-            every &= Q(title__iregex=pattern) | Q(abstract__iregex=pattern)
-        either |= every
-    return either
-
-
-def papers_matching(keyword: str, queryset: QuerySet[Paper] | None = None) -> list[Paper]:
-    """Visible papers the keyword matches, best match first, each with `.keyword_match`.
-
-    `queryset` narrows the candidates (a date window, say); hidden papers are always
-    left out. Raises KeywordError (a ValueError) for an empty, junk or too-long keyword.
+    INVARIANT (papers.search_index relies on it): if PaperIndex matches paper P for the
+    keyword, then for some sequence here every unit has a key in paper_index_keys(P).
+    Today: the keyword's own units and its closed spellings ("few shot" / "fewshot").
+    `disabled` names expansions the subscriber switched off (none yet).
+    [Placeholder owned by the relevance work (issue 9): it replaces this body.]
     """
-    from papers.models import Paper
-
     query = keyword_query(keyword)
-    candidates = Paper.objects.all() if queryset is None else queryset
-    papers = {p.id: p for p in candidates.filter(is_hidden=False).filter(_prefilter(query))}
-    index = PaperIndex.build((p.id, p.title, p.abstract) for p in papers.values())
-    found = []
-    for match in index.match(query[0]):
-        paper = papers[match.paper_id]
-        paper.keyword_match = match
-        found.append(paper)
-    return found
+    return [query[1]] + [sequence for sequence, _ in closed_variants(query, list(query[4]))]
 
 
 _LETTER = re.compile(r"[^\W\d_]")

@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db.models import Count
 
-from papers.models import Paper
-from papers.search import KeywordError, papers_matching
+from papers.search import KeywordError
+from papers.search_results import SearchTooBroad, papers_search
 from papers.selectors import latest_listing_date
 
 from .models import Subscriber
@@ -49,29 +49,33 @@ class KeywordPreview:
     text: str
     titles: tuple[str, ...]
     count: int
+    count_prefix: str = ""  # "about " or "more than " when the count is not exact
 
 
 def keyword_previews(keywords: list[KeywordInput]) -> list[KeywordPreview]:
-    """For each keyword, how many recent papers it matches and a few of their titles.
+    """For each keyword, how many recent papers it matches and the top few titles (as site search ranks them).
 
-    "Recent" is the 30 days up to the latest listing we have. Cached per
-    normalized keyword for a few minutes: the sign-up form asks as people type.
+    "Recent" is the 30 days up to the latest listing we have. The count is exact for up
+    to a hundred papers, "about N" or "more than N" past that (papers.search_results).
+    Cached per normalized keyword for a few minutes: the sign-up form asks as people type.
     """
     latest = latest_listing_date()
     if latest is None:
         return [KeywordPreview(k.text, (), 0) for k in keywords]
+    since = latest - PREVIEW_WINDOW + timedelta(days=1)
     previews = []
     for keyword in keywords:
         digest = hashlib.sha1(keyword.normalized.encode()).hexdigest()  # memcached-safe key
         key = f"subscriptions:preview:{latest.isoformat()}:{digest}"
         hit = cache.get(key)
         if hit is None:
-            recent = Paper.objects.filter(is_hidden=False, listings__listed_on__gt=latest - PREVIEW_WINDOW).distinct()
             try:
-                papers = papers_matching(keyword.text, recent)
-            except KeywordError:  # the form explains it on submit
-                papers = []
-            hit = ([p.title or f"arXiv:{p.arxiv_id}" for p in papers[:PREVIEW_TITLES]], len(papers))
+                found = papers_search(keyword.text, page_size=PREVIEW_TITLES, listed_since=since)
+            except (KeywordError, SearchTooBroad):  # the form explains a bad keyword on submit
+                hit = ([], 0, "")
+            else:
+                prefix = "" if found.count_is_exact else "more than " if found.count_is_lower_bound else "about "
+                hit = ([p.title or f"arXiv:{p.arxiv_id}" for p in found.papers], found.count, prefix)
             cache.set(key, hit, PREVIEW_CACHE_SECONDS)
-        previews.append(KeywordPreview(keyword.text, tuple(hit[0]), hit[1]))
+        previews.append(KeywordPreview(keyword.text, tuple(hit[0]), hit[1], hit[2]))
     return previews

@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "papers.context_processors.site",
             ],
         },
     },
@@ -138,7 +139,17 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         _options["options"] = f"{_options.get('options', '')} -c statement_timeout={_timeout}".strip()
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        # Seconds a write waits for another writer's lock (SQLite's busy timeout)
+        # before "database is locked": concurrent signups queue instead of failing.
+        timeout=20,
+        # BEGIN IMMEDIATE takes the write lock when a transaction starts, so a
+        # read-then-write transaction (get_or_create) waits its turn instead of
+        # failing on upgrade, which the busy timeout cannot help (issue 11).
+        transaction_mode="IMMEDIATE",
+        # WAL: readers never wait for the writer, nor the writer for readers.
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
     # SQLite creates the file but not its folder: a fresh clone has no var/ yet, and
     # any command (migrate, bench_import) would fail with "unable to open database file".
     if DATABASES["default"]["NAME"] not in ("", ":memory:"):

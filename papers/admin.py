@@ -1,30 +1,35 @@
 """Curation screens: feature, hide and annotate papers, write the daily note, import files."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Max, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import Case, F, IntegerField, Max, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
-from .forms import ImportPapersForm
+from .forms import ImportPapersForm, PaperAdminForm
 from .models import DailyNote, Listing, Paper
 from .note_email import EMAIL_NOTE_CHARS, note_email_cut, note_email_render
 from .search_index import search_index_update
+from .selectors import latest_listing_date, papers_trending
 from .services import papers_flags_set, papers_import_text
 from .templatetags.papers_site import render_markdown
 
 log = logging.getLogger(__name__)
 
 RECENT_LISTING_DAYS = 30
+# A preview request renders at most this much Markdown (a note is a few paragraphs).
+MAX_NOTE_CHARS = 50_000
 
 
 class ListingDateFilter(admin.SimpleListFilter):
@@ -72,14 +77,41 @@ class ListingInline(admin.TabularInline):
 
 def _markdown_preview(text: str) -> str:
     if not text.strip():
-        return format_html('<span style="color:#666">(empty)</span>')
-    return format_html('<div class="markdown-preview" style="max-width:48rem">{}</div>', render_markdown(text))
+        return format_html('<span class="muted">(empty)</span>')
+    return format_html('<div class="markdown-preview">{}</div>', render_markdown(text))
+
+
+def _live_preview(field: str, url: str, shown: str) -> str:
+    """A preview box that papers/admin_note_preview.js refreshes as the editor types in `field`."""
+    return format_html('<div class="note-live-preview" data-source="{}" data-url="{}" aria-live="polite">{}</div>',
+                       field, url, shown)
+
+
+class AdminPreviewMixin:
+    """Curation screens share one stylesheet and the live Markdown preview script."""
+
+    class Media:
+        css = {"all": ["papers/admin.css"]}
+        js = ["papers/admin_note_preview.js"]
+
+
+def _day_in_view(request: HttpRequest) -> dt.date | None:
+    """The listing day the paper list shows: the listing-date filter's, else the latest one."""
+    chosen = request.GET.get(ListingDateFilter.parameter_name)
+    if chosen:
+        try:
+            return dt.date.fromisoformat(chosen)
+        except ValueError:
+            return None
+    return latest_listing_date()
 
 
 @admin.register(Paper)
-class PaperAdmin(admin.ModelAdmin):
+class PaperAdmin(AdminPreviewMixin, admin.ModelAdmin):
     change_list_template = "papers/admin/paper_change_list.html"
-    list_display = ("short_title", "arxiv_id", "last_listed_on", "upvotes", "has_code", "is_featured", "is_hidden")
+    form = PaperAdminForm
+    list_display = ("place", "short_title", "arxiv_id", "last_listed_on", "upvotes", "has_code",
+                    "is_featured", "is_hidden")
     list_display_links = ("short_title",)
     list_editable = ("is_featured", "is_hidden")
     list_filter = (ListingDateFilter, "is_featured", "is_hidden", HasCodeFilter)
@@ -90,15 +122,40 @@ class PaperAdmin(admin.ModelAdmin):
     readonly_fields = ("editor_note_preview", "created_at", "updated_at", "view_on_site_link")
     # A code link typed without a scheme is an https one (and Django 6 will assume so too).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # Curation first: an editor opens a paper to feature, hide or annotate it, and the
+    # abstract is long enough to push those below the fold.
     fieldsets = (
-        (None, {"fields": ("title", "arxiv_id", "authors", "abstract", "comments", "categories", "published_on")}),
+        (None, {"fields": ("title", "arxiv_id", "authors")}),
         ("Curation", {"fields": ("is_featured", "is_hidden", "editor_note", "editor_note_preview")}),
+        ("Abstract and details", {"fields": ("abstract", "comments", "categories", "published_on")}),
         ("Numbers and links", {"fields": ("upvotes", "github_url", "github_stars", "view_on_site_link")}),
         ("Record", {"classes": ("collapse",), "fields": ("title_key", "created_at", "updated_at")}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
-        return super().get_queryset(request).annotate(last_listed=Max("listings__listed_on"))
+        latest = Listing.objects.filter(paper=OuterRef("pk")).order_by("-listed_on", "rank")
+        # Not super(): it orders before these annotations exist, and the ordering uses them.
+        queryset = self.model._default_manager.annotate(
+            last_listed=Max("listings__listed_on"),
+            last_rank=Subquery(latest.values("rank")[:1]),
+        )
+        # The place on the day in view, as the site numbers it (papers_trending: 3 queries);
+        # papers not on that day's list (or hidden) have none and sort after it.
+        day = _day_in_view(request)
+        ranked = [p.id for p in papers_trending(day=day)] if day else []
+        place = Case(
+            *(When(pk=paper_id, then=Value(place)) for place, paper_id in enumerate(ranked, 1)),
+            default=None, output_field=IntegerField(),
+        ) if ranked else Cast(Value(None), IntegerField())  # PostgreSQL refuses ORDER BY a bare NULL
+        return queryset.annotate(trending_place=place).order_by(*self.get_ordering(request))
+
+    def get_ordering(self, request: HttpRequest):
+        # A day's papers in the order the site shows them, then older days, newest first.
+        return (F("trending_place").asc(nulls_last=True), F("last_listed").desc(nulls_last=True), "last_rank", "-id")
+
+    @admin.display(description="#", ordering="trending_place")
+    def place(self, paper: Paper) -> str:
+        return str(paper.trending_place) if paper.trending_place else ""
 
     def save_related(self, request, form, formsets, change) -> None:
         # After the paper and its inline listings (an editor may delete one): the edited
@@ -108,7 +165,7 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.display(description="title", ordering="title")
     def short_title(self, paper: Paper) -> str:
-        return Truncator(str(paper)).chars(90)
+        return Truncator(str(paper)).chars(110)
 
     @admin.display(description="last listed", ordering="last_listed")
     def last_listed_on(self, paper: Paper):
@@ -118,9 +175,10 @@ class PaperAdmin(admin.ModelAdmin):
     def has_code(self, paper: Paper) -> bool:
         return bool(paper.github_url)
 
-    @admin.display(description="preview of the editor note (as saved)")
+    @admin.display(description="preview (as you type)")
     def editor_note_preview(self, paper: Paper) -> str:
-        return _markdown_preview(paper.editor_note)
+        return _live_preview("editor_note", reverse("admin:papers_paper_note_preview"),
+                             _markdown_preview(paper.editor_note))
 
     @admin.display(description="on the site")
     def view_on_site_link(self, paper: Paper) -> str:
@@ -154,7 +212,16 @@ class PaperAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="papers_paper_import"),
+            path("note-preview/", self.admin_site.admin_view(self.note_preview_view), name="papers_paper_note_preview"),
         ] + super().get_urls()
+
+    def note_preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The editor note's preview for text not saved yet (POST text=…): the site's rendering, sanitized."""
+        if not (self.has_change_permission(request) or self.has_add_permission(request)):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseBadRequest("POST the note as text=…")
+        return HttpResponse(_markdown_preview(request.POST.get("text", "")[:MAX_NOTE_CHARS]))
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Upload one or more files; each runs through the import service on its own (all or nothing per file)."""
@@ -184,7 +251,8 @@ class PaperAdmin(admin.ModelAdmin):
             result = papers_import_text(text=text, name=name, format=format, listed_on=listed_on)
         except Exception:  # the service promises not to raise on bad input; if it does, say so, log, keep going
             log.exception("import of uploaded file %r failed", name)
-            messages.error(request, f"{name}: the import failed unexpectedly; nothing imported from it. It has been logged.")
+            messages.error(request,
+                           f"{name}: the import failed unexpectedly; nothing imported from it. It has been logged.")
             return
         if result.error:
             messages.error(request, f"{result.error} (nothing imported from this file)")
@@ -197,8 +265,25 @@ class PaperAdmin(admin.ModelAdmin):
         )
 
 
+def _email_note_preview(body: str, day: dt.date | None) -> str:
+    """What the digest email shows: its Markdown subset, cut where the email cuts it, and the text part."""
+    rendered = note_email_render(body or "")
+    if rendered is None:
+        return format_html('<span class="muted">(empty)</span>')
+    day_page = settings.SITE_URL + (reverse("papers:day", args=[day]) if day else reverse("papers:archive"))
+    shown = note_email_cut(rendered, chars=EMAIL_NOTE_CHARS, full_note_url=day_page)
+    return format_html(
+        '<div class="markdown-preview">{}</div>'
+        '<p class="muted">Text part of the email:</p>'
+        '<pre class="text-preview">{}</pre>'
+        '<p class="muted">The <a href="{}">day page</a> shows all of the note, with headings and code blocks too.</p>',
+        mark_safe(shown.html),  # noqa: S308 - sanitized by nh3 in note_email_render; the cut adds only our link
+        shown.text, day_page,
+    )
+
+
 @admin.register(DailyNote)
-class DailyNoteAdmin(admin.ModelAdmin):
+class DailyNoteAdmin(AdminPreviewMixin, admin.ModelAdmin):
     list_display = ("date", "excerpt", "updated_at")
     date_hierarchy = "date"
     search_fields = ("body",)
@@ -209,23 +294,27 @@ class DailyNoteAdmin(admin.ModelAdmin):
     def excerpt(self, note: DailyNote) -> str:
         return Truncator(note.body).chars(100)
 
-    @admin.display(description="preview in the email (as saved)")
+    @admin.display(description="preview in the email (as you type)")
     def body_preview(self, note: DailyNote) -> str:
-        """What the digest email shows: its Markdown subset, cut where the email cuts it, and the text part."""
-        rendered = note_email_render(note.body or "")
-        if rendered is None:
-            return format_html('<span style="color:#666">(empty)</span>')
-        day_page = settings.SITE_URL + reverse("papers:day", args=[note.date])
-        shown = note_email_cut(rendered, chars=EMAIL_NOTE_CHARS, full_note_url=day_page)
-        return format_html(
-            '<div class="markdown-preview" style="max-width:48rem">{}</div>'
-            '<p style="color:#666">Text part of the email:</p>'
-            '<pre class="text-preview" style="max-width:48rem;white-space:pre-wrap">{}</pre>'
-            '<p style="color:#666">The <a href="{}">day page</a> shows all of the note,'
-            " with headings and code blocks too.</p>",
-            mark_safe(shown.html),  # noqa: S308 - sanitized by nh3 in note_email_render; the cut adds only our link
-            shown.text, day_page,
-        )
+        return _live_preview("body", reverse("admin:papers_dailynote_preview"),
+                             _email_note_preview(note.body, note.date))
+
+    def get_urls(self):
+        return [
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="papers_dailynote_preview"),
+        ] + super().get_urls()
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The email preview for a note not saved yet (POST text=…, date=YYYY-MM-DD for the day link)."""
+        if not (self.has_change_permission(request) or self.has_add_permission(request)):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseBadRequest("POST the note as text=…")
+        try:
+            day = dt.date.fromisoformat(request.POST.get("date", ""))
+        except ValueError:
+            day = None  # not typed yet: the link points at the archive until it is
+        return HttpResponse(_email_note_preview(request.POST.get("text", "")[:MAX_NOTE_CHARS], day))
 
 
 @admin.register(Listing)

@@ -25,6 +25,10 @@ class Paper(models.Model):
     is_hidden = models.BooleanField(default=False, help_text="Hidden papers are not shown on the site or sent in digests.")
     is_featured = models.BooleanField(default=False, help_text="Featured papers get a boost in the trending score.")
     editor_note = models.TextField(blank=True, help_text="Markdown; shown with the paper.")
+    # From the Hugging Face daily papers API when it gives them: a one-line summary
+    # (shown in digests) and keywords (matched like the abstract).
+    ai_summary = models.TextField(blank=True)
+    ai_keywords = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,8 +7,10 @@ papers.templatetags.papers_site.render_markdown); email clients get the plain se
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape, unescape
+from itertools import count, repeat
 
 import markdown
 import nh3
@@ -19,6 +21,13 @@ EMAIL_NOTE_TAGS = {"p", "a", "strong", "em", "b", "i", "ul", "ol", "li", "code",
 # start and links to the day page, which shows all of it.
 EMAIL_NOTE_CHARS = 1_500
 READ_ON_SITE = "Read the whole note on the site"
+
+# The sanitized HTML has only EMAIL_NOTE_TAGS, so these small patterns see all the
+# shapes there are. The innermost list is taken first, so nested lists work too.
+_INNERMOST_LIST = re.compile(r"<(ul|ol)>((?:(?!<(?:ul|ol)>).)*?)</\1>", re.S)
+_LIST_ITEM = re.compile(r"<li>(.*?)</li>", re.S)
+_LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.S)
+_BREAK = re.compile(r"<br\s*/?>")
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,32 @@ def note_email_render(body: str) -> EmailNote | None:
     """The note's Markdown as the email shows it (links get rel=noopener); None for a blank note."""
     if not body or not body.strip():
         return None
-    html = nh3.clean(markdown.markdown(body), tags=EMAIL_NOTE_TAGS, attributes={"a": {"href", "title"}},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
-    # The text part gets what the HTML shows, without the markup.
+    # sane_lists as on the site: a numbered list after a bulleted one stays numbered.
+    html = nh3.clean(markdown.markdown(body, extensions=["sane_lists"]), tags=EMAIL_NOTE_TAGS,
+                     attributes={"a": {"href", "title"}}, url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer")
+    return EmailNote(html=html, text=_as_text(html))
+
+
+def _as_text(html: str) -> str:
+    """The text part: what the HTML shows without the markup, keeping list bullets and link addresses."""
+    html = _BREAK.sub("\n", html)
+    html = _LINK.sub(lambda m: m.group(2) if m.group(2) == m.group(1) else f"{m.group(2)} ({m.group(1)})", html)
+    while True:
+        html, found = _INNERMOST_LIST.subn(_list_as_text, html)
+        if not found:
+            break
     paragraphs = (unescape(nh3.clean(chunk, tags=set())).strip() for chunk in html.split("</p>"))
-    text = "\n\n".join(p for p in paragraphs if p)
-    return EmailNote(html=html, text=text.strip())
+    return "\n\n".join(p for p in paragraphs if p).strip()
+
+
+def _list_as_text(match: re.Match) -> str:
+    marks = (f"{n}." for n in count(1)) if match.group(1) == "ol" else repeat("-")
+    lines = []
+    for mark, item in zip(marks, _LIST_ITEM.findall(match.group(2)), strict=False):
+        words = "\n".join(line.strip() for line in nh3.clean(item, tags=set()).strip().splitlines() if line.strip())
+        lines.append(f"{mark} " + words.replace("\n", "\n  "))
+    return "<p>" + "\n".join(lines) + "</p>"
 
 
 def note_email_cut(note: EmailNote, *, chars: int, full_note_url: str) -> EmailNote:

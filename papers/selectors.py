@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 
@@ -38,6 +39,29 @@ HALF_LIFE_DAYS = 2.0
 
 # Keeps each `id IN (...)` well under SQLite's bound-parameter limit.
 _ID_CHUNK = 5000
+
+# What a reader calls each source: the admin's labels name the feeds (an API,
+# a listing page), which mean nothing on the public site.
+PUBLIC_SOURCE_NAMES = {
+    Listing.Source.HF_PAGE: "Hugging Face papers",
+    Listing.Source.HF_JSON: "Hugging Face papers",
+    Listing.Source.ARXIV_LISTING: "arXiv",
+    Listing.Source.ARXIV_ATOM: "arXiv",
+}
+
+# A paper page shows its place on at most this many recent days (3 queries each).
+TRENDING_DAYS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class TrendingDay:
+    """A paper's place on one day's trending list, numbered as that day's page numbers it."""
+
+    day: dt.date
+    place: int
+    of: int
+    upvotes: int
+    sources: tuple[str, ...]
 
 
 def trending_score(
@@ -146,6 +170,29 @@ def paper_trending_scores(*, paper_ids: Iterable[int], as_of: dt.date) -> dict[i
         for paper in query:
             scores[paper.id] = _score(paper, as_of)
     return scores
+
+
+def paper_trending_days(*, paper: Paper, listings: Iterable[Listing]) -> list[TrendingDay]:
+    """The days a paper was listed, newest first, with its place in `papers_trending(day=…)`.
+
+    The place is the paper's position on that day's page (and the home page), not
+    the rank a source gave it: those differ once upvotes, earlier days and featuring
+    count. Shows the latest TRENDING_DAYS_SHOWN days; three queries per day.
+    """
+    by_day: dict[dt.date, list[Listing]] = {}
+    for listing in listings:
+        by_day.setdefault(listing.listed_on, []).append(listing)
+    days = []
+    for day in sorted(by_day, reverse=True)[:TRENDING_DAYS_SHOWN]:
+        ids = [p.id for p in papers_trending(day=day, include_hidden=paper.is_hidden)]
+        if paper.id not in ids:
+            continue
+        sources = dict.fromkeys(PUBLIC_SOURCE_NAMES.get(item.source, item.source) for item in by_day[day])
+        days.append(TrendingDay(
+            day=day, place=ids.index(paper.id) + 1, of=len(ids),
+            upvotes=max(item.upvotes for item in by_day[day]), sources=tuple(sources),
+        ))
+    return days
 
 
 def latest_listing_date() -> dt.date | None:

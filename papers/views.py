@@ -15,7 +15,13 @@ from .forms import SearchForm
 from .models import DailyNote, Listing, Paper
 from .search import KeywordError
 from .search_results import MAX_CHECKED, SearchTooBroad, papers_search
-from .selectors import latest_listing_date, listing_day_after, listing_day_before, papers_trending
+from .selectors import (
+    latest_listing_date,
+    listing_day_after,
+    listing_day_before,
+    paper_trending_days,
+    papers_trending,
+)
 
 SEARCH_PAGE_SIZE = 20
 # Past this page a search verifies more candidates than one request may (search_results.MAX_CHECKED).
@@ -78,7 +84,11 @@ def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
     )
     listings = list(paper.listings.all())
     upvotes = max([paper.upvotes] + [listing.upvotes for listing in listings])
-    return render(request, "papers/paper.html", {"paper": paper, "listings": listings, "upvotes": upvotes})
+    return render(request, "papers/paper.html", {
+        "paper": paper,
+        "trending_days": paper_trending_days(paper=paper, listings=listings),
+        "upvotes": upvotes,
+    })
 
 
 @require_safe

@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import Subscriber
+from .services.preferences import MAX_AUTHOR_LENGTH, MAX_AUTHORS, AuthorInput, authors_parse, exclusions_parse
 from .services.subscribers import (
     MAX_EMAIL_LENGTH,
     MAX_KEYWORD_LENGTH,
@@ -117,7 +118,34 @@ class KeywordsField(forms.CharField):
         super().__init__(**kwargs)
 
     def clean(self, value) -> list[KeywordInput]:
-        return keywords_parse(super().clean(value))
+        return keywords_parse(super().clean(value), required=self.required)
+
+
+class ExclusionsField(KeywordsField):
+    """Words to keep out: parsed like keywords (the same matcher decides), none is fine."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "A new paper that mentions one of these is left out. Up to 20.")
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> list[KeywordInput]:
+        return exclusions_parse(forms.CharField.clean(self, value))
+
+
+class AuthorsField(forms.CharField):
+    """One author per line → list[AuthorInput] (accents and initials do not matter)."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", MAX_AUTHORS * (MAX_AUTHOR_LENGTH + 2))
+        kwargs.setdefault("help_text", "One name per line. “Y. LeCun” and “Yann LeCun” are the same author.")
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> list[AuthorInput]:
+        return authors_parse(super().clean(value))
 
 
 class HoneypotMixin(forms.Form):
@@ -133,9 +161,11 @@ class SubscribeForm(HoneypotMixin):
     email = EmailAddressField(label="Email address", widget=forms.EmailInput(attrs={
         "autocomplete": "email", "placeholder": "you@example.org", "inputmode": "email",
     }))
-    keywords = KeywordsField(label="Keywords", widget=forms.Textarea(attrs={
+    # No keywords means "just the day's trending list" (the choice the form spells out).
+    keywords = KeywordsField(label="Keywords", required=False, widget=forms.Textarea(attrs={
         "rows": 3, "placeholder": "diffusion, speech recognition, retrieval-augmented generation",
     }))
+    plus_trending = forms.BooleanField(required=False, label="Also send me the day’s top 3 trending papers")
     # Filled by the page's script from the browser's time zone; a junk value
     # falls back to UTC silently (the person never saw this field).
     timezone = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
@@ -152,7 +182,14 @@ class SendLinkForm(HoneypotMixin):
 
 
 class PreferencesForm(forms.Form):
-    keywords = KeywordsField(label="Keywords")
+    # Left out of a post (an older page): the subscriber's current choice stays.
+    trending = forms.ChoiceField(
+        label="What to send", choices=Subscriber.Trending.choices, widget=forms.RadioSelect, required=False,
+        error_messages={"invalid_choice": "Choose what your digest should hold."},
+    )
+    keywords = KeywordsField(label="Keywords", required=False)
+    exclusions = ExclusionsField(label="Keep out papers that mention")
+    authors = AuthorsField(label="Authors you follow")
     frequency = forms.ChoiceField(
         label="How often", choices=Subscriber.Frequency.choices, widget=forms.RadioSelect,
         error_messages={"invalid_choice": "Choose daily or weekly."},
@@ -170,13 +207,17 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args, subscriber: Subscriber | None = None, **kwargs):
         if subscriber is not None and "initial" not in kwargs:
             kwargs["initial"] = {
+                "trending": subscriber.trending,
                 "keywords": "\n".join(k.text for k in subscriber.keywords.all()),
+                "exclusions": "\n".join(e.text for e in subscriber.exclusions.all()),
+                "authors": "\n".join(a.name for a in subscriber.followed_authors.all()),
                 "frequency": subscriber.frequency,
                 "send_weekday": subscriber.send_weekday,
                 "send_hour": subscriber.send_hour,
                 "timezone": subscriber.timezone,
             }
         super().__init__(*args, **kwargs)
+        self.current_trending = subscriber.trending if subscriber is not None else Subscriber.Trending.OFF
         current = subscriber.timezone if subscriber is not None else None
         self.fields["timezone"].widget = forms.Select(choices=timezone_choices(current))
 
@@ -185,3 +226,12 @@ class PreferencesForm(forms.Form):
         if not timezone_valid(value):
             raise ValidationError("Choose a time zone from the list.", code="invalid")
         return value
+
+    def clean(self):
+        data = super().clean()
+        if "trending" in data and not data["trending"]:
+            data["trending"] = self.current_trending
+        if data.get("trending") not in (None, Subscriber.Trending.ONLY) and data.get("keywords") == []:
+            self.add_error("keywords", ValidationError(
+                "Enter at least one keyword, or choose “Just the day’s top 10 trending papers”.", code="required"))
+        return data

@@ -22,6 +22,13 @@ class Subscriber(models.Model):
         DAILY = "daily", "Daily"
         WEEKLY = "weekly", "Weekly"
 
+    class Trending(models.TextChoices):
+        # What a digest holds: keyword matches, those plus the day's top 3 trending,
+        # or just the day's trending list (a sign-up with no keywords).
+        OFF = "off", "Only the papers that match my keywords"
+        TOP3 = "top3", "My keyword matches, plus the day’s top 3 trending papers"
+        ONLY = "only", "Just the day’s top 10 trending papers"
+
     email = models.EmailField(max_length=254)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -32,6 +39,7 @@ class Subscriber(models.Model):
     send_weekday = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(6)], help_text="For weekly digests: 0 = Monday … 6 = Sunday."
     )
+    trending = models.CharField(max_length=8, choices=Trending.choices, default=Trending.OFF)
     # Bumped to revoke every signed link sent so far ("sign out everywhere", delete).
     token_version = models.PositiveIntegerField(default=1)
     hard_bounces = models.PositiveSmallIntegerField(default=0)
@@ -65,6 +73,66 @@ class Keyword(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class Exclusion(models.Model):
+    """A word to keep out: a new paper it matches (papers.search) is left out of the digest."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="exclusions")
+    text = models.CharField(max_length=100, help_text="As the subscriber typed it.")
+    normalized = models.CharField(max_length=200, help_text="The matcher's normalized form.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "normalized"], name="exclusion_unique_per_subscriber"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class FollowedAuthor(models.Model):
+    """An author a subscriber follows: their new papers come in the digest, marked as such."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="followed_authors")
+    name = models.CharField(max_length=200, help_text="As the subscriber typed it.")
+    # subscriptions.authors.author_key: accents folded, first initial + surname ("y lecun").
+    key = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "key"], name="followed_author_unique_per_subscriber"),
+        ]
+        indexes = [models.Index(fields=["key"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Vote(models.Model):
+    """"More like this" (+1) or "fewer like this" (-1) on one paper: it retunes that reader's ranking."""
+
+    class Value(models.IntegerChoices):
+        MORE = 1, "More like this"
+        FEWER = -1, "Fewer like this"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="votes")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="+")
+    value = models.SmallIntegerField(choices=Value.choices)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One opinion per paper: voting again replaces it (an upsert, never two rows).
+            models.UniqueConstraint(fields=["subscriber", "paper"], name="vote_unique_per_subscriber_and_paper"),
+            models.CheckConstraint(condition=models.Q(value__in=[1, -1]), name="vote_value_plus_or_minus_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_value_display()}: {self.paper_id} for {self.subscriber_id}"
 
 
 class Digest(models.Model):

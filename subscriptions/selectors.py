@@ -8,9 +8,10 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db.models import Count
 
-from papers.search import KeywordError
+from papers.models import Paper
+from papers.search import KeywordError, PaperIndex
 from papers.search_results import SearchTooBroad, papers_search
-from papers.selectors import latest_listing_date
+from papers.selectors import latest_listing_date, papers_trending
 
 from .models import Subscriber
 from .services.subscribers import KeywordInput
@@ -18,6 +19,7 @@ from .tokens import TokenError, subscriber_from_token, token_read
 
 PREVIEW_WINDOW = timedelta(days=30)
 PREVIEW_TITLES = 3
+PREVIEW_SAMPLE = 50  # top matches per keyword the words to keep out are checked against
 PREVIEW_CACHE_SECONDS = 300
 
 
@@ -45,37 +47,90 @@ def subscriber_counts_by_status() -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class Removed:
+    """What one word to keep out removes from one keyword's matches."""
+
+    text: str  # the exclusion as typed
+    count: int
+    example: str  # one title it removes
+
+
+@dataclass(frozen=True)
 class KeywordPreview:
     text: str
     titles: tuple[str, ...]
-    count: int
+    count: int  # after exclusions
+    removed: tuple[Removed, ...] = ()
     count_prefix: str = ""  # "about " or "more than " when the count is not exact
 
 
-def keyword_previews(keywords: list[KeywordInput]) -> list[KeywordPreview]:
-    """For each keyword, how many recent papers it matches and the top few titles (as site search ranks them).
+def _recent_matches(keyword: KeywordInput, latest, size: int) -> tuple[list[tuple[int, str]], int, str]:
+    """((id, title) of the top `size` recent papers a keyword matches, best first as site
+    search ranks them; how many it matches; "", "about " or "more than " for that count).
 
-    "Recent" is the 30 days up to the latest listing we have. The count is exact for up
-    to a hundred papers, "about N" or "more than N" past that (papers.search_results).
-    Cached per normalized keyword for a few minutes: the sign-up form asks as people type.
+    Bounded like site search (papers.search_results). Cached a few minutes.
+    """
+    digest = hashlib.sha1(keyword.normalized.encode()).hexdigest()  # memcached-safe key
+    key = f"subscriptions:preview:v3:{size}:{latest.isoformat()}:{digest}"
+    hit = cache.get(key)
+    if hit is None:
+        since = latest - PREVIEW_WINDOW + timedelta(days=1)
+        try:
+            found = papers_search(keyword.text, page_size=size, listed_since=since)
+        except (KeywordError, SearchTooBroad):  # the form explains a bad keyword on submit
+            hit = ([], 0, "")
+        else:
+            prefix = "" if found.count_is_exact else "more than " if found.count_is_lower_bound else "about "
+            hit = ([(p.id, p.title or f"arXiv:{p.arxiv_id}") for p in found.papers], found.count, prefix)
+        cache.set(key, hit, PREVIEW_CACHE_SECONDS)
+    return hit
+
+
+def _excluded(ids: list[int], exclusions: list[KeywordInput]) -> list[tuple[str, set[int]]]:
+    """(exclusion as typed, which of these papers it matches): the matcher over these papers only."""
+    if not ids or not exclusions:
+        return [(e.text, set()) for e in exclusions]
+    index = PaperIndex.build(Paper.objects.filter(id__in=ids).values_list("id", "title", "abstract"))
+    return [(e.text, {m.paper_id for m in index.match_many([e.text])[e.text]}) for e in exclusions]
+
+
+def keyword_previews(keywords: list[KeywordInput], exclusions: list[KeywordInput] = ()) -> list[KeywordPreview]:
+    """For each keyword, how many recent papers it matches and the top few titles,
+    once the words to keep out (matched by the same matcher) have removed theirs.
+
+    "Recent" is the 30 days up to the latest listing we have. Bounded: per keyword one
+    bounded search (count and the top PREVIEW_TITLES, or PREVIEW_SAMPLE to check the words
+    to keep out against). The count is exact up to search_results.VERIFY_ALL papers,
+    "about N" or "more than N" past that (the removed counts are then those in the sample).
     """
     latest = latest_listing_date()
     if latest is None:
         return [KeywordPreview(k.text, (), 0) for k in keywords]
-    since = latest - PREVIEW_WINDOW + timedelta(days=1)
+    # Without words to keep out, the titles shown are all a keyword needs.
+    size = PREVIEW_SAMPLE if exclusions else PREVIEW_TITLES
     previews = []
     for keyword in keywords:
-        digest = hashlib.sha1(keyword.normalized.encode()).hexdigest()  # memcached-safe key
-        key = f"subscriptions:preview:{latest.isoformat()}:{digest}"
-        hit = cache.get(key)
-        if hit is None:
-            try:
-                found = papers_search(keyword.text, page_size=PREVIEW_TITLES, listed_since=since)
-            except (KeywordError, SearchTooBroad):  # the form explains a bad keyword on submit
-                hit = ([], 0, "")
-            else:
-                prefix = "" if found.count_is_exact else "more than " if found.count_is_lower_bound else "about "
-                hit = ([p.title or f"arXiv:{p.arxiv_id}" for p in found.papers], found.count, prefix)
-            cache.set(key, hit, PREVIEW_CACHE_SECONDS)
-        previews.append(KeywordPreview(keyword.text, tuple(hit[0]), hit[1], hit[2]))
+        matches, count, prefix = _recent_matches(keyword, latest, size)
+        excluded = _excluded([pid for pid, _ in matches], list(exclusions))
+        removed = []
+        for text, ids in excluded:
+            gone = [title for pid, title in matches if pid in ids]
+            if gone:
+                removed.append(Removed(text, len(gone), gone[0]))
+        out = set().union(*(ids for _, ids in excluded)) if excluded else set()
+        kept = [title for pid, title in matches if pid not in out]
+        if not prefix and len(matches) == count:
+            kept_count = len(kept)
+        else:  # only a sample is known: scale it
+            kept_count = round(count * len(kept) / len(matches)) if matches else count
+            prefix = prefix or "about "
+        previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), kept_count, tuple(removed), prefix))
     return previews
+
+
+def trending_preview() -> list[str]:
+    """Titles of the top of the latest day's trending list: what "just the trending list" looks like."""
+    latest = latest_listing_date()
+    if latest is None:
+        return []
+    return [p.title or f"arXiv:{p.arxiv_id}" for p in papers_trending(day=latest, limit=PREVIEW_TITLES)]

@@ -24,9 +24,10 @@ from django_ratelimit.decorators import ratelimit
 
 from .forms import WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
 from .models import Subscriber
-from .selectors import keyword_previews, subscriber_from_link
+from .selectors import keyword_previews, subscriber_from_link, trending_preview
 from .services import subscribers as services
-from .tokens import TokenError, TokenExpired, subscriber_token
+from .services.preferences import exclusions_parse, subscriber_settings_save, subscriber_switch_to_weekly
+from .tokens import TokenError, TokenExpired, subscriber_token, token_read
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,16 @@ RATE_PREVIEW = "60/m"
 
 
 def _address_key(group: str, request: HttpRequest) -> str:
-    # The typed address, roughly normalized; an empty one falls back to the IP
-    # so junk posts without an address do not share one bucket.
-    email = " ".join(str(request.POST.get("email", "")).split()).lower()[:320]
-    return email or f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    # The mailbox, not the typed text: `Conf5@Example.org.` and `conf5@ｅxample.org`
+    # share one allowance. An address that is no mailbox is refused by the form
+    # anyway (nothing is sent); it falls back to the rough text, and an empty one
+    # to the IP, so junk posts do not share one bucket.
+    typed = str(request.POST.get("email", ""))[:320]
+    try:
+        return services.mailbox_key(typed)
+    except ValidationError:
+        email = " ".join(typed.split()).lower()
+        return email or f"ip:{request.META.get('REMOTE_ADDR', '')}"
 
 
 def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -97,6 +104,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 keywords=[k.text for k in form.cleaned_data["keywords"]],
                 timezone=form.cleaned_data["timezone"],
+                plus_trending=form.cleaned_data["plus_trending"],
             )
         # The same answer for every address: the form must not reveal who subscribes.
         return redirect("subscriptions:subscribe_done")
@@ -112,15 +120,29 @@ def subscribe_done(request: HttpRequest) -> HttpResponse:
 @require_GET
 @ratelimit(key="ip", rate=RATE_PREVIEW, group="subscriptions.preview")
 def keyword_preview(request: HttpRequest) -> HttpResponse:
-    """An HTML fragment: what each typed keyword matches among recent papers."""
+    """An HTML fragment: what each typed keyword matches among recent papers, what the
+    words to keep out remove, and the trending list when that is (part of) the choice."""
     raw = request.GET.get("keywords", "")[:3000]
+    errors = []
     try:
-        keywords = services.keywords_parse(raw)
-        error = ""
+        keywords = services.keywords_parse(raw, required=False)
     except ValidationError as exc:  # shown as a hint; the form says it properly on submit
-        keywords, error = [], " ".join(exc.messages)
-    previews = keyword_previews(keywords[: services.MAX_KEYWORDS]) if keywords else []
-    return render(request, "subscriptions/_keyword_preview.html", {"previews": previews, "error": error, "raw": raw})
+        keywords = []
+        errors += exc.messages
+    try:
+        exclusions = exclusions_parse(request.GET.get("exclusions", "")[:3000])
+    except ValidationError as exc:
+        exclusions = []
+        errors += exc.messages
+    trending = request.GET.get("trending", "")
+    if not keywords and not errors:
+        trending = Subscriber.Trending.ONLY
+    previews = keyword_previews(keywords[: services.MAX_KEYWORDS], exclusions) if keywords else []
+    show_trending = trending in (Subscriber.Trending.ONLY, Subscriber.Trending.TOP3)
+    return render(request, "subscriptions/_keyword_preview.html", {
+        "previews": previews, "error": " ".join(errors), "raw": raw, "trending": trending,
+        "trending_titles": trending_preview() if show_trending else [],
+    })
 
 
 # --- confirm ------------------------------------------------------------------------------------
@@ -154,9 +176,12 @@ def manage(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResp
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            services.subscriber_preferences_update(
+            subscriber_settings_save(
                 subscriber_id=subscriber.pk,
+                trending=data["trending"],
                 keywords=[k.text for k in data["keywords"]],
+                exclusions=[e.text for e in data["exclusions"]],
+                authors=[a.name for a in data["authors"]],
                 frequency=data["frequency"],
                 send_hour=data["send_hour"],
                 send_weekday=data["send_weekday"],
@@ -225,13 +250,29 @@ def manage_sign_out(request: HttpRequest, token: str, subscriber: Subscriber) ->
 @require_http_methods(["GET", "POST"])
 @signed_link("unsubscribe")
 def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
+    """Leaving gently: weekly instead, a pause, or other keywords, before the one Unsubscribe button.
+
+    The gentler choices need a link that was not revoked ("sign out everywhere"):
+    an old unsubscribe link keeps working, but only to stop mail.
+    """
+    current = token_read(token, purpose="unsubscribe").version == subscriber.token_version
     if request.method == "POST":
-        services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
+        action = request.POST.get("action", "unsubscribe")
+        if action == "weekly" and current:
+            subscriber_switch_to_weekly(subscriber_id=subscriber.pk)
+            messages.success(request, "Done: from now on you get one digest a week, on Mondays.")
+        elif action == "pause" and current:
+            services.subscriber_pause(subscriber_id=subscriber.pk)
+            messages.success(request, "Paused. No digests until you resume them from your settings.")
+        elif action == "unsubscribe":
+            services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
         return redirect("subscriptions:unsubscribe", token=token)
     return render(request, "subscriptions/unsubscribe.html", {
         "subscriber": subscriber,
         "receiving": subscriber.status in services.RECEIVING,
         "post_url": reverse("subscriptions:unsubscribe", args=[token]),
+        "gentle": current and subscriber.status == Status.ACTIVE,
+        "manage_url": reverse("subscriptions:manage", args=[subscriber_token(subscriber, "manage")]) if current else "",
     })
 
 

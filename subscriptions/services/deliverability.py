@@ -11,12 +11,13 @@ import datetime as dt
 import hashlib
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from subscriptions.models import DeliveryEvent, Subscriber
-from subscriptions.services.subscribers import subscriber_unsubscribe
+from subscriptions.services.subscribers import mailbox_key, subscriber_unsubscribe
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def delivery_event_record(
         # a digest of what they say keeps a retried post from counting twice.
         fingerprint = "|".join([provider, kind, email.lower(), message_id, occurred_at.isoformat()])
         provider_event_id = "sha1:" + hashlib.sha1(fingerprint.encode()).hexdigest()
-    subscriber = Subscriber.objects.filter(email__iexact=email).first() if email else None
+    subscriber = Subscriber.objects.filter(email__iexact=_lookup_key(email)).first() if email else None
     try:
         with transaction.atomic():
             event = DeliveryEvent.objects.create(
@@ -92,3 +93,11 @@ def _apply(*, subscriber_id: int, kind: str, now: dt.datetime) -> None:
     elif kind == DeliveryEvent.Kind.UNSUBSCRIBED:
         # The same rule as our own unsubscribe link (bounced/complained stay as they are).
         subscriber_unsubscribe(subscriber_id=subscriber_id)
+
+
+def _lookup_key(email: str) -> str:
+    # The provider's spelling of the address may differ from ours (punycode domain, case).
+    try:
+        return mailbox_key(email)
+    except ValidationError:
+        return email

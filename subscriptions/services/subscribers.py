@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,9 @@ Status = Subscriber.Status
 # asking to come back. A paused or active subscriber has nothing to confirm.
 CONFIRMABLE = (Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED)
 RECEIVING = (Status.PENDING, Status.ACTIVE, Status.PAUSED)
+# Addresses that told us (a spam complaint) or their server (hard bounces) to
+# stop: nothing from the public forms reaches them. Only an editor can resend.
+SILENCED = (Status.COMPLAINED, Status.BOUNCED)
 
 _KEYWORD_SPLIT = re.compile(r"[,\n\r;]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -56,13 +60,13 @@ class KeywordInput:
 # --- values --------------------------------------------------------------------------------
 
 
-def keywords_parse(raw: str | Iterable[str]) -> list[KeywordInput]:
+def keywords_parse(raw: str | Iterable[str], *, required: bool = True) -> list[KeywordInput]:
     """Split comma/newline separated keywords, trim them, collapse duplicates.
 
     Duplicates are judged by the matcher's normalized form ("Pre-training" and
     "pretraining" are one keyword; the first spelling wins). Raises
-    ValidationError listing every problem: none given, too many, too long,
-    nothing to match, control characters.
+    ValidationError listing every problem: none given (when `required`), too
+    many, too long, nothing to match, control characters.
     """
     pieces = _KEYWORD_SPLIT.split(raw) if isinstance(raw, str) else [str(p) for p in raw]
     problems: list[str] = []
@@ -83,7 +87,7 @@ def keywords_parse(raw: str | Iterable[str]) -> list[KeywordInput]:
             problems.append(f"“{shown}” has no letters or digits to match.")
             continue
         seen.setdefault(normalized, KeywordInput(text=text, normalized=normalized[:200]))
-    if not seen and not problems:
+    if required and not seen and not problems:
         problems.append("Enter at least one keyword, for example “diffusion” or “speech recognition”.")
     if len(seen) > MAX_KEYWORDS:
         problems.append(f"That is {len(seen)} keywords; you can follow at most {MAX_KEYWORDS}.")
@@ -95,11 +99,12 @@ def keywords_parse(raw: str | Iterable[str]) -> list[KeywordInput]:
 def email_normalize(email: str) -> str:
     """One spelling per mailbox: trimmed, domain lower-cased and IDN in Unicode form.
 
-    `Ada@Bücher.DE` and `ada@xn--bcher-kva.de` become `Ada@bücher.de`; the
-    case-insensitive unique constraint does the rest. Raises ValidationError
-    for an address that cannot be a mailbox (length, line breaks, bad domain).
+    `Ada@Bücher.DE`, `ada@xn--bcher-kva.de` and `Ada@Ｂücher.de.` (fullwidth,
+    trailing dot) become `Ada@bücher.de`; the case-insensitive unique
+    constraint does the rest. Raises ValidationError for an address that cannot
+    be a mailbox (length, line breaks, bad domain).
     """
-    email = email.strip()
+    email = unicodedata.normalize("NFKC", email).strip()
     if _CONTROL.search(email) or "\n" in email or "\r" in email:
         raise ValidationError("Enter one email address, without line breaks.", code="header_injection")
     local, sep, domain = email.rpartition("@")
@@ -116,6 +121,17 @@ def email_normalize(email: str) -> str:
     return f"{local}@{unicode_domain}"
 
 
+def mailbox_key(email: str) -> str:
+    """The one key per mailbox, for every per-address rate limit and lookup.
+
+    email_normalize (NFKC, IDN, trailing dot) and then lower case: every
+    spelling of `conf5@example.org` (`Conf5@Example.org`, `conf5@example.org.`,
+    `conf5@ｅxample.org`) gives the same key. Raises ValidationError like
+    email_normalize.
+    """
+    return email_normalize(email).lower()
+
+
 # --- sign up and confirm ---------------------------------------------------------------------
 
 
@@ -126,18 +142,24 @@ class SignupResult:
     email_sent: str  # "confirm", "manage" or "" (nothing: a spam complaint is on file)
 
 
-def subscriber_signup(*, email: str, keywords: str | Iterable[str], timezone: str = "UTC") -> SignupResult:
+def subscriber_signup(
+    *, email: str, keywords: str | Iterable[str], timezone: str = "UTC", plus_trending: bool = False
+) -> SignupResult:
     """Record a sign-up and enqueue the right email; the caller answers the same in every case.
 
-    New, pending, unsubscribed or bounced address: keywords replaced, a
-    confirmation email is enqueued. Active or paused: nothing changes (a
+    No keywords means "just the day's trending list" (Subscriber.Trending.ONLY);
+    with keywords, `plus_trending` adds the day's top 3. New, pending or
+    unsubscribed address: keywords and that choice replaced, a confirmation
+    email is enqueued. Active or paused: nothing changes (a
     stranger must not edit someone's keywords), a "manage your subscription"
-    email is enqueued instead of a second confirmation. Spam complaint on file:
-    nothing is sent. Transactional; emails go out only after commit. Safe
+    email is enqueued instead of a second confirmation. Spam complaint or hard
+    bounces on file: nothing changes, nothing is sent. Transactional; emails go out only after commit. Safe
     against two simultaneous sign-ups for one address (unique constraint).
     """
     email = email_normalize(email)
-    parsed = keywords_parse(keywords)
+    parsed = keywords_parse(keywords, required=False)
+    Trending = Subscriber.Trending
+    trending = Trending.ONLY if not parsed else Trending.TOP3 if plus_trending else Trending.OFF
     with transaction.atomic():
         subscriber, created = Subscriber.objects.select_for_update().get_or_create(
             email__iexact=email, defaults={"email": email, "timezone": timezone}
@@ -145,12 +167,14 @@ def subscriber_signup(*, email: str, keywords: str | Iterable[str], timezone: st
         if subscriber.status in (Status.ACTIVE, Status.PAUSED):
             _enqueue("send_manage_link_email", subscriber.pk)
             return SignupResult(subscriber.pk, created, "manage")
-        if subscriber.status == Status.COMPLAINED:
-            log.info("signup ignored for subscriber %s: spam complaint on file", subscriber.pk)
+        if subscriber.status in SILENCED:
+            log.info("signup ignored for subscriber %s: status %s", subscriber.pk, subscriber.status)
             return SignupResult(subscriber.pk, created, "")
         _keywords_replace(subscriber, parsed)
         # updated_at restarts the 30-day purge clock for a pending sign-up.
-        Subscriber.objects.filter(pk=subscriber.pk).update(timezone=timezone, updated_at=dj_timezone.now())
+        Subscriber.objects.filter(pk=subscriber.pk).update(
+            timezone=timezone, trending=trending, updated_at=dj_timezone.now()
+        )
         _enqueue("send_confirmation_email", subscriber.pk)
         return SignupResult(subscriber.pk, created, "confirm")
 
@@ -171,13 +195,17 @@ def subscriber_confirm(*, subscriber_id: int) -> bool:
     return changed == 1
 
 
-def subscriber_create_confirmed(*, email: str, keywords: Iterable[str], timezone: str = "UTC", send_hour: int = 7) -> Subscriber:
+def subscriber_create_confirmed(
+    *, email: str, keywords: Iterable[str], timezone: str = "UTC", send_hour: int = 7,
+    trending: str = Subscriber.Trending.OFF,
+) -> Subscriber:
     """An active subscriber with these keywords, no email sent (for `make demo` and tests).
 
     Idempotent: an existing address is made active and its keywords replaced.
+    No keywords is allowed only with trending="only" (the trending list alone).
     """
     email = email_normalize(email)
-    parsed = keywords_parse(list(keywords))
+    parsed = keywords_parse(list(keywords), required=trending != Subscriber.Trending.ONLY)
     with transaction.atomic():
         subscriber, _ = Subscriber.objects.select_for_update().get_or_create(
             email__iexact=email, defaults={"email": email, "timezone": timezone, "send_hour": send_hour}
@@ -185,7 +213,8 @@ def subscriber_create_confirmed(*, email: str, keywords: Iterable[str], timezone
         _keywords_replace(subscriber, parsed)
         now = dj_timezone.now()
         Subscriber.objects.filter(pk=subscriber.pk).update(
-            status=Status.ACTIVE, confirmed_at=subscriber.confirmed_at or now, unsubscribed_at=None, updated_at=now
+            status=Status.ACTIVE, confirmed_at=subscriber.confirmed_at or now, unsubscribed_at=None, updated_at=now,
+            trending=trending,
         )
     subscriber.refresh_from_db()
     return subscriber
@@ -194,13 +223,15 @@ def subscriber_create_confirmed(*, email: str, keywords: Iterable[str], timezone
 # --- preferences -----------------------------------------------------------------------------
 
 
-def subscriber_keywords_set(*, subscriber_id: int, keywords: str | Iterable[str]) -> list[Keyword]:
-    """Replace a subscriber's keywords with these (validated, deduplicated).
+def subscriber_keywords_set(
+    *, subscriber_id: int, keywords: str | Iterable[str], required: bool = True
+) -> list[Keyword]:
+    """Replace a subscriber's keywords with these (validated, deduplicated; none only if not `required`).
 
     Transactional, and serialized per subscriber by a row lock, so two
     simultaneous saves cannot trip the unique constraint.
     """
-    parsed = keywords_parse(keywords)
+    parsed = keywords_parse(keywords, required=required)
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber_id)
         return _keywords_replace(subscriber, parsed)
@@ -208,21 +239,27 @@ def subscriber_keywords_set(*, subscriber_id: int, keywords: str | Iterable[str]
 
 def subscriber_preferences_update(
     *, subscriber_id: int, frequency: str, send_hour: int, timezone: str, send_weekday: int = 0,
-    keywords: str | Iterable[str] | None = None,
+    keywords: str | Iterable[str] | None = None, trending: str | None = None,
 ) -> None:
-    """Save delivery preferences, and the keywords when given, in one transaction.
+    """Save delivery preferences, and the keywords and trending choice when given, in one transaction.
 
     The time zone is validated by the form (a zoneinfo name); values outside
-    the model's ranges raise ValidationError and nothing is saved.
+    the model's ranges raise ValidationError and nothing is saved. Keywords may
+    be empty only for the trending list alone (trending="only"); switching to it
+    keeps the keywords, so switching back restores them.
     """
     if frequency not in Subscriber.Frequency.values or not 0 <= send_hour <= 23 or not 0 <= send_weekday <= 6:
         raise ValidationError("invalid preferences")
+    if trending is not None and trending not in Subscriber.Trending.values:
+        raise ValidationError("invalid trending choice")
     with transaction.atomic():
         if keywords is not None:
-            subscriber_keywords_set(subscriber_id=subscriber_id, keywords=keywords)
+            subscriber_keywords_set(subscriber_id=subscriber_id, keywords=keywords,
+                                    required=trending != Subscriber.Trending.ONLY)
+        changes = {"trending": trending} if trending is not None else {}
         Subscriber.objects.filter(pk=subscriber_id).update(
             frequency=frequency, send_hour=send_hour, send_weekday=send_weekday, timezone=timezone,
-            updated_at=dj_timezone.now(),
+            updated_at=dj_timezone.now(), **changes,
         )
 
 
@@ -270,7 +307,7 @@ def subscriber_sign_out_everywhere(*, subscriber_id: int) -> None:
 
 
 def subscriber_delete(*, subscriber_id: int) -> bool:
-    """Erase a subscriber: the row, keywords, digests and delivery events.
+    """Erase a subscriber: the row, keywords, exclusions, followed authors, votes, digests and delivery events.
 
     Every link they hold stops working (the id no longer exists). Idempotent:
     False when there was nothing to erase.
@@ -301,7 +338,15 @@ def subscriber_export_data(*, subscriber_id: int) -> dict:
             "send_hour": s.send_hour,
             "timezone": s.timezone,
         },
+        "trending": s.trending,
         "keywords": [{"text": k.text, "normalized": k.normalized} for k in s.keywords.all()],
+        "exclusions": [{"text": e.text, "normalized": e.normalized} for e in s.exclusions.all()],
+        "followed_authors": [{"name": a.name, "key": a.key} for a in s.followed_authors.all()],
+        "votes": [
+            {"paper_id": v.paper_id, "arxiv_id": v.paper.arxiv_id, "title": v.paper.title,
+             "vote": "more" if v.value > 0 else "fewer", "at": iso(v.created_at)}
+            for v in s.votes.select_related("paper").order_by("created_at")
+        ],
         "digests": [
             {"date": d.digest_date.isoformat(), "status": d.status, "papers": d.papers, "sent_at": iso(d.sent_at)}
             for d in Digest.objects.filter(subscriber=s).order_by("digest_date")
@@ -329,15 +374,15 @@ def subscribers_purge_pending(*, older_than: timedelta = PENDING_TTL, now: datet
 def subscriber_send_fresh_link(*, email: str) -> str:
     """"Email me a fresh link": a confirmation for a pending address, a manage link otherwise.
 
-    Unknown addresses get nothing; the caller answers the same either way.
-    Returns which email was enqueued ("confirm", "manage" or "").
+    Unknown, complained and bounced addresses get nothing; the caller answers
+    the same either way. Returns which email was enqueued ("confirm", "manage" or "").
     """
     try:
-        email = email_normalize(email)
+        key = mailbox_key(email)
     except ValidationError:
         return ""
-    subscriber = Subscriber.objects.filter(email__iexact=email).first()
-    if subscriber is None:
+    subscriber = Subscriber.objects.filter(email__iexact=key).first()
+    if subscriber is None or subscriber.status in SILENCED:
         return ""
     kind = "confirm" if subscriber.status == Status.PENDING else "manage"
     with transaction.atomic():
@@ -377,8 +422,11 @@ def subscriber_send_confirmation(*, subscriber_id: int) -> bool:
 
 
 def subscriber_send_manage_link(*, subscriber_id: int) -> bool:
-    """Send the "manage your subscription" email now (called by the Celery task). False if erased."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    """Send the "manage your subscription" email now (called by the Celery task).
+
+    False, nothing sent, if erased, or complained or bounced since it was queued.
+    """
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).exclude(status__in=SILENCED).first()
     if subscriber is None:
         return False
     ctx = {

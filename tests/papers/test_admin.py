@@ -276,7 +276,8 @@ def test_it_imports_uploaded_files_and_reports_each(admin_client):
 def test_it_reimports_without_duplicates(admin_client):
     for _ in range(2):
         upload = SimpleUploadedFile("daily.json", _hf_json(("2403.11111", "Uploaded Paper One")))
-        response = admin_client.post(IMPORT, {"files": [upload], "format": "hf-json", "date": "2024-03-11"}, follow=True)
+        response = admin_client.post(IMPORT, {"files": [upload], "format": "hf-json", "date": "2024-03-11"},
+                                     follow=True)
 
     assert any("1 unchanged" in m for m in messages_of(response)), messages_of(response)
     assert Paper.objects.count() == 1
@@ -300,8 +301,8 @@ def test_it_saves_an_editor_note_and_previews_it(admin_client):
         "title": paper.title,
         "arxiv_id": paper.arxiv_id,
         "title_key": paper.title_key,
-        "authors": json.dumps(paper.authors),
-        "categories": "[]",
+        "authors": "Ada Lovelace\r\n  Alan Turing \r\n\r\n",
+        "categories": "cs.CL, cs.LG,",
         "abstract": paper.abstract,
         "comments": "",
         "published_on": "2024-03-11",
@@ -324,6 +325,8 @@ def test_it_saves_an_editor_note_and_previews_it(admin_client):
     paper.refresh_from_db()
     assert paper.editor_note == "Now with a *note* and `code`."
     assert paper.github_url == "https://github.com/example/noted"
+    assert paper.authors == ["Ada Lovelace", "Alan Turing"]  # one per line; blank lines dropped
+    assert paper.categories == ["cs.CL", "cs.LG"]
     assert "<em>note</em>" in page(response) and "<code>code</code>" in page(response)
     assert Listing.objects.filter(pk=listing.pk).exists()
 
@@ -338,3 +341,75 @@ def test_it_refuses_an_oversized_upload_with_a_message(admin_client):
     assert response.status_code == 200
     assert "Too large" in page(response) and "huge.txt" in page(response)
     assert Paper.objects.count() == 0
+
+
+def test_it_edits_authors_one_per_line_and_curation_comes_before_the_abstract(admin_client):
+    paper = PaperFactory(title="Shown as lines", authors=["Ada Lovelace", "Alan Turing"], categories=["cs.CL", "cs.LG"],
+                         abstract="A long abstract. " * 40)
+
+    text = page(admin_client.get(f"/admin/papers/paper/{paper.pk}/change/"))
+
+    doc = lxml.html.document_fromstring(text)
+    assert doc.get_element_by_id("id_authors").text_content().strip() == "Ada Lovelace\nAlan Turing"
+    assert doc.get_element_by_id("id_categories").get("value") == "cs.CL,cs.LG"
+    assert '["Ada Lovelace"' not in text  # no raw JSON
+    assert text.index('name="is_featured"') < text.index('name="is_hidden"') < text.index('name="abstract"')
+    assert text.index('name="editor_note"') < text.index('name="abstract"')
+
+
+def test_it_names_the_site_in_the_admin_header(admin_client):
+    text = page(admin_client.get("/admin/"))
+
+    assert "Trending Papers admin" in text and "Django administration" not in text
+
+
+def test_it_lists_the_latest_day_in_the_sites_order_first(admin_client):
+    # Source rank and upvotes disagree with the site's order: the list follows the site.
+    second = PaperFactory(title="Second on the site", upvotes=0)
+    ListingFactory(paper=second, listed_on=DAY, rank=1, upvotes=0)
+    first = PaperFactory(title="First on the site", upvotes=900)
+    ListingFactory(paper=first, listed_on=DAY, rank=2, upvotes=900)
+    older = PaperFactory(title="From the day before")
+    ListingFactory(paper=older, listed_on=DAY - dt.timedelta(days=1), rank=1)
+    PaperFactory(title="Never listed")
+
+    text = page(admin_client.get(CHANGELIST))
+
+    order = ["First on the site", "Second on the site", "From the day before", "Never listed"]
+    assert [text.index(t) for t in order] == sorted(text.index(t) for t in order)
+    day_before = page(admin_client.get(CHANGELIST, {"listed_on": (DAY - dt.timedelta(days=1)).isoformat()}))
+    assert "From the day before" in day_before and "First on the site" not in day_before
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/admin/papers/paper/note-preview/", "text"),
+    ("/admin/papers/dailynote/preview/", "text"),
+])
+def test_it_previews_markdown_before_saving_with_bullets_and_sanitized(admin_client, url, field):
+    response = admin_client.post(url, {field: f"Picks:\n\n- **one**\n- two {XSS}\n\n1. first", "date": DAY.isoformat()})
+
+    assert response.status_code == 200
+    doc = lxml.html.fragment_fromstring(page(response), create_parent="div")
+    shown = doc.find_class("markdown-preview")[0]
+    assert [li.text_content().strip() for li in shown.xpath(".//ul/li")] == ["one", "two"]
+    assert [li.text_content() for li in shown.xpath(".//ol/li")] == ["first"]
+    assert "<script>" not in page(response)
+
+
+def test_it_keeps_bullets_and_link_addresses_in_the_notes_text_part(admin_client, settings):
+    settings.SITE_URL = "https://papers.example.org"
+
+    response = admin_client.post("/admin/papers/dailynote/preview/", {
+        "text": "Picks:\n\n- one\n- two, see [the code](https://example.org/c)\n\n1. first\n2. second",
+        "date": DAY.isoformat(),
+    })
+
+    doc = lxml.html.fragment_fromstring(page(response), create_parent="div")
+    assert doc.find_class("text-preview")[0].text_content() == (
+        "Picks:\n\n- one\n- two, see the code (https://example.org/c)\n\n1. first\n2. second"
+    )
+
+
+def test_it_refuses_note_previews_to_visitors_and_gets(client, admin_client):
+    assert client.post("/admin/papers/dailynote/preview/", {"text": "x"}).status_code == 302  # to the login page
+    assert admin_client.get("/admin/papers/dailynote/preview/").status_code == 400

@@ -40,7 +40,7 @@ def test_it_shows_the_latest_day_on_the_home_page(client):
     page = text_of(response)
     assert "Get trending papers in your email inbox!" in page
     assert 'action="/subscribe/"' in page and 'type="email"' in page  # the subscribe box
-    assert "Monday, March 11, 2024" in page
+    assert '<span class="day-weekday">Monday, </span>March 11, 2024' in page
     assert "Attention Is Still All You Need" in page
     assert "Old news" not in page
     assert "Ada Lovelace and Alan Turing" in page
@@ -76,9 +76,10 @@ def test_it_shortens_long_abstracts_behind_more(client):
     listed("Long one", abstract=first + rest)
 
     page = text_of(client.get("/"))
+    card = page[page.index('<article class="paper"'):]
 
-    assert "<details>" in page and "more" in page
-    lead, hidden = page.split("<summary>", 1)
+    assert "<details>" in card and "more" in card
+    lead, hidden = card.split("<summary>", 1)
     assert "We propose a method" in lead
     assert rest not in lead
     assert rest in hidden
@@ -185,6 +186,7 @@ def test_it_shows_a_paper_page_with_abstract_note_and_listings(client):
         github_url="https://github.com/example/deep",
     )
     ListingFactory(paper=paper, listed_on=dt.date(2024, 3, 12), rank=4, upvotes=9, source="hf-page")
+    listed("Above it that day", day=dt.date(2024, 3, 12), rank=1, upvotes=500)
 
     response = client.get(f"/papers/{paper.id}/")
 
@@ -195,7 +197,9 @@ def test_it_shows_a_paper_page_with_abstract_note_and_listings(client):
     assert "<details>" not in page  # the paper page shows the whole abstract
     assert "<em>really</em>" in page
     assert 'href="/day/2024-03-11/"' in page and 'href="/day/2024-03-12/"' in page
-    assert "#4" in page
+    # Its place on each day's list as the day page numbers it, not the source's rank (#4).
+    assert "#2 <span class=\"muted\">of 2</span>" in page and "#4" not in page
+    assert "Hugging Face papers" in page and "daily papers API" not in page
     assert "9 upvotes" in page
     assert "1,234" in page
 
@@ -246,7 +250,8 @@ def test_it_renders_a_page_in_constant_queries(client, django_assert_max_num_que
         assert client.get("/").status_code == 200
     with django_assert_max_num_queries(6):
         assert client.get(f"/day/{DAY - dt.timedelta(days=1)}/").status_code == 200
-    with django_assert_max_num_queries(2):
+    # the paper and its listings, then each listing day's list (3 each) for its place on it
+    with django_assert_max_num_queries(2 + 3 * 2):
         assert client.get(f"/papers/{paper.id}/").status_code == 200
     with django_assert_max_num_queries(2):
         assert client.get("/archive/").status_code == 200
@@ -259,3 +264,45 @@ def test_it_serves_a_friendly_500_page(client, settings):
 
     assert "Something went wrong" in html
     assert "/static/papers/site.css" in html
+
+
+def test_it_has_open_graph_tags_for_a_shared_link(client, settings):
+    settings.SITE_URL = "https://papers.example.org"
+    paper = listed("Sharing Is Caring", abstract="We share links. They get previews.")
+
+    home = text_of(client.get("/"))
+    page = text_of(client.get(f"/papers/{paper.id}/"))
+
+    assert '<meta property="og:title" content="Trending Papers: get trending papers in your email inbox">' in home
+    assert '<meta property="og:url" content="https://papers.example.org/">' in home
+    assert '<meta property="og:image" content="https://papers.example.org/static/papers/og-image.png"' in home
+    assert '<meta property="og:type" content="article">' in page
+    assert '<meta property="og:title" content="Sharing Is Caring">' in page
+    assert '<meta property="og:description" content="We share links. They get previews.">' in page
+    assert f'<meta property="og:url" content="https://papers.example.org/papers/{paper.id}/">' in page
+
+
+def test_it_explains_why_the_order_is_not_by_upvotes(client):
+    listed("Fewer upvotes, top of the list", rank=1, upvotes=88)
+    listed("More upvotes", rank=9, upvotes=131)
+
+    page = text_of(client.get("/"))
+
+    assert page.index("Fewer upvotes, top of the list") < page.index("More upvotes")
+    assert "Why this order?" in page and "not upvotes alone" in page
+
+
+def test_it_shows_one_search_box_on_the_search_page(client):
+    listed("Something")
+
+    assert text_of(client.get("/")).count('role="search"') == 1
+    assert text_of(client.get("/search/?q=something")).count('role="search"') == 1
+
+
+def test_it_keeps_internal_words_off_the_public_pages(client):
+    paper = PaperFactory(title="Something")
+    ListingFactory(paper=paper, listed_on=DAY, source="hf-json")
+
+    for url in ("/", f"/papers/{paper.id}/", "/archive/"):
+        page = text_of(client.get(url))
+        assert "API" not in page and "import_papers" not in page, url

@@ -29,11 +29,13 @@ def one_click(subscriber):
     return reverse("subscriptions:one_click_unsubscribe", args=[subscriber_token(subscriber, "unsubscribe")])
 
 
-def test_it_shows_one_button_and_changes_nothing_on_get(client, page, subscriber):
+def test_it_shows_one_unsubscribe_button_after_gentler_choices_and_changes_nothing_on_get(client, page, subscriber):
     html = client.get(page).content.decode()
     main = html[html.index("<main"):html.index("</main>")]
-    assert main.count("<button") == 1
-    assert ">Unsubscribe</button>" in html
+    assert main.count(">Unsubscribe</button>") == 1
+    # Leaving gently: weekly, pause and other keywords come before the button.
+    for choice in ("Get one email a week instead", "Pause for now", "Edit my keywords"):
+        assert main.index(choice) < main.index(">Unsubscribe</button>")
     subscriber.refresh_from_db()
     assert subscriber.status == Status.ACTIVE
 
@@ -95,3 +97,45 @@ def test_it_needs_csrf_on_the_normal_page(page, subscriber):
     assert Client(enforce_csrf_checks=True).post(page).status_code == 403
     subscriber.refresh_from_db()
     assert subscriber.status == Status.ACTIVE
+
+
+def test_it_switches_to_weekly_instead(client, page, subscriber):
+    response = client.post(page, {"action": "weekly"}, follow=True)
+    assert "one digest a week" in response.content.decode()
+    subscriber.refresh_from_db()
+    assert (subscriber.status, subscriber.frequency, subscriber.send_weekday) == (Status.ACTIVE, "weekly", 0)
+    assert "Get one email a week instead" not in response.content.decode()
+
+
+def test_it_pauses_instead(client, page, subscriber):
+    response = client.post(page, {"action": "pause"}, follow=True)
+    html = response.content.decode()
+    assert "Your digests are paused" in html and "Unsubscribe completely" in html
+    subscriber.refresh_from_db()
+    assert subscriber.status == Status.PAUSED
+
+
+def test_edit_my_keywords_opens_the_settings(client, page):
+    html = client.get(page).content.decode()
+    manage = html.split('href="/manage/')[1].split('"')[0]
+    assert "Your subscription" in client.get(f"/manage/{manage}").content.decode()
+
+
+def test_a_revoked_link_can_only_unsubscribe(client, page, subscriber):
+    Subscriber.objects.filter(pk=subscriber.pk).update(token_version=subscriber.token_version + 1)
+    html = client.get(page).content.decode()
+    assert ">Unsubscribe</button>" in html
+    assert "Pause for now" not in html and "/manage/" not in html
+    client.post(page, {"action": "weekly"})
+    subscriber.refresh_from_db()
+    assert (subscriber.frequency, subscriber.status) == ("daily", Status.ACTIVE)
+    client.post(page, {"action": "unsubscribe"})
+    subscriber.refresh_from_db()
+    assert subscriber.status == Status.UNSUBSCRIBED
+
+
+def test_one_click_stays_one_click(one_click, subscriber):
+    response = Client(enforce_csrf_checks=True).post(one_click, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == Status.UNSUBSCRIBED

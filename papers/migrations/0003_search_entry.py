@@ -52,7 +52,7 @@ def _fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('papers', '0001_initial'),
+        ('papers', '0002_paper_ai_keywords_paper_ai_summary'),
     ]
 
     operations = [

@@ -41,7 +41,7 @@ COUNT_CAP = 1000  # candidates counted exactly, at most
 VERIFY_ALL = 50  # up to this many candidates, all are verified: exact count, numbered pages
 TIME_LIMIT_MS = 300  # for each of a request's index queries (a handful per request)
 WALK_BUDGET_SECONDS = 0.6  # no further batch of candidates is read after this long
-_FIRST_BATCH_EXTRA = 10  # candidates read beyond what the page needs, for the few the matcher drops
+_FIRST_BATCH_EXTRA = 3  # candidates read beyond what the page needs, for the few the matcher drops
 
 
 class SearchTooBroad(Exception):

@@ -9,10 +9,12 @@ first). A keyword's key sequences (papers.search.keyword_alternatives) become a 
 query on codes: PostgreSQL answers it from a GIN index, SQLite from an FTS5 table
 (docs/matching.md, "The index").
 
-The contract with the matcher (notes in docs/matching.md): whenever PaperIndex matches P
-for K, some sequence of keyword_alternatives(K) has, for every unit, a key in
-paper_index_keys(P). Codes are 32-bit CRCs of the keys: two keys may share a code, which
-only adds candidates; the matcher drops them.
+The contract with the matcher (docs/search.md): whenever PaperIndex matches P for K, some
+sequence of keyword_alternatives(K) has, for every unit, a key in paper_index_keys(P); and
+the matcher matches a sequence's units at consecutive positions, so two single-key units
+next to each other are adjacent tokens of P, or one of them is written as two words closed
+up. Codes are 32-bit CRCs: two keys may share a code, which only adds candidates; the
+matcher drops them.
 
 Writes: `search_index_update` for given papers (import, curation, admin edits) and
 `search_index_rebuild` for all (`manage.py search_index_rebuild`).
@@ -52,75 +54,109 @@ def paper_index_keys(title: str, abstract: str) -> tuple[frozenset[str], frozens
 
 
 def _keys(text: str) -> frozenset[str]:
-    words, cased = _words(text)
-    return frozenset([stems.get(w) or stem(w) for w in words] + cased)
+    words, closed, cased, _ = _parts(text)
+    get = stems.get
+    return frozenset([get(w) or stem(w) for w in words | closed] + cased)
 
 
-def _words(text: str) -> tuple[set[str], list[str]]:
-    """(lowercase words and closed pairs of adjacent words, cased keys) of a text."""
+def _parts(text: str) -> tuple[set[str], set[str], list[str], set[tuple[str, str]]]:
+    """(lowercase tokens, closed pairs of adjacent words, cased keys, adjacent tokens) of a text.
+
+    Adjacent: every two consecutive tokens (digits too), as the matcher's pair filter
+    sees them, and across a possessive "s" ("BERT's model": BERT, model); never across
+    a field. A superset again: punctuation between them does not count.
+    """
     if text.isascii():
         tokens = ASCII_TOKEN.findall(text)
         lower = ASCII_TOKEN.findall(text.lower())  # lowercasing ASCII moves no token boundary
     else:
         tokens = TOKEN.findall(text)
         lower = [w if w.isascii() else fold(w) for w in (t.lower() for t in tokens)]
-    words = set(lower)
-    prev = before_s = None  # the previous word; the word before an "s" ("BERT's model" joins BERT, model)
+    closed: set[str] = set()
+    adjacent: set[tuple[str, str]] = set()
+    prev = before_s = None  # the previous token; the one before an "s"
     for word in lower:
-        if word.isdigit():
-            prev = before_s = None
-            continue
         if prev is not None:
-            words.add(prev + word)
+            adjacent.add((prev, word))
             if before_s is not None:
-                words.add(before_s + word)
+                adjacent.add((before_s, word))
+            if not word.isdigit():
+                if not prev.isdigit():
+                    closed.add(prev + word)
+                if before_s is not None and not before_s.isdigit():
+                    closed.add(before_s + word)
         before_s = prev if word == "s" else None
         prev = word
     cased = []
     for token in set(tokens):
         if len(token) > 1 and not token[1:].islower() and not token.isdigit():  # BERT, BERTs, LoRA, mBERT
             cased += cased_forms(token)
-    return words, cased
+    return set(lower), closed, cased, adjacent
+
+
+# Four kinds of code, told apart by the CRC's start value: a key written as one token (or
+# an acronym's cased form), a key written as two words closed up, two keys written next
+# to each other (what lets a phrase's candidates be nearly only its matches), and a key in
+# the title (the ranking's first tier).
+_CLOSED_SEED = 0xC105ED
+_ADJACENT_SEED = 0xAD7AC
+# ...and the same three again for the title alone.
+_TITLE_CLOSED_SEED = 0x7C105ED
+_TITLE_ADJACENT_SEED = 0x7AD7AC
 
 
 def key_code(key: str) -> int:
-    """A key's code in the index: its CRC-32 as a signed 32-bit integer (PostgreSQL's integer)."""
+    """The code of a key written as one token (or a cased form): its CRC-32, signed 32-bit."""
     return _signed(zlib.crc32(key.encode()))
 
 
+def closed_key_code(key: str) -> int:
+    """The code of a key written as two adjacent words closed up ("pre training" -> pretrain)."""
+    return _signed(zlib.crc32(key.encode(), _CLOSED_SEED))
+
+
+def adjacent_code(first: str, second: str) -> int:
+    """The code of two keys on adjacent tokens."""
+    return _signed(zlib.crc32(f"{first} {second}".encode(), _ADJACENT_SEED))
+
+
 def title_key_code(key: str) -> int:
-    """The code that says "this key is in the title"."""
+    """key_code, for the title alone."""
     return _signed(zlib.crc32(key.encode(), _TITLE_SEED))
+
+
+def title_closed_key_code(key: str) -> int:
+    """closed_key_code, for the title alone."""
+    return _signed(zlib.crc32(key.encode(), _TITLE_CLOSED_SEED))
+
+
+def title_adjacent_code(first: str, second: str) -> int:
+    """adjacent_code, for the title alone."""
+    return _signed(zlib.crc32(f"{first} {second}".encode(), _TITLE_ADJACENT_SEED))
 
 
 def _signed(crc: int) -> int:
     return crc - 0x1_0000_0000 if crc & 0x8000_0000 else crc
 
 
-# word or closed pair as written (lowercase) -> the code of its key: one dict lookup per
-# word instead of a stem lookup, an encode and a CRC. A vocabulary, bounded like stems.
-_word_codes: dict[str, int] = {}
-
-
-def _word_code(word: str) -> int:
-    code = _word_codes.get(word)
-    if code is None:
-        if len(_word_codes) > 1_000_000:
-            _word_codes.clear()
-        code = _word_codes[word] = key_code(stems.get(word) or stem(word))
-    return code
-
-
 def paper_codes(title: str, abstract: str) -> list[int]:
-    """The codes a paper's index entry holds: each key's code, and each title key's title code."""
-    get = _word_codes.get
+    """The codes a paper's index entry holds (the kinds above)."""
+    get = stems.get
+    crc = zlib.crc32
     codes: set[int] = set()
-    for text in (abstract or "", title or ""):
-        words, cased = _words(text)
-        codes.update([get(w) or _word_code(w) for w in words])
-        codes.update([key_code(key) for key in cased])
-    codes.update([title_key_code(key) for key in _keys(title or "")])
-    return list(codes)
+    for text, seeds in ((abstract or "", ((0, _CLOSED_SEED, _ADJACENT_SEED),)),
+                        (title or "", ((0, _CLOSED_SEED, _ADJACENT_SEED),
+                                       (_TITLE_SEED, _TITLE_CLOSED_SEED, _TITLE_ADJACENT_SEED)))):
+        words, closed, cased, adjacent = _parts(text)
+        keys = {w: get(w) or stem(w) for w in words}
+        single = [k.encode() for k in set(keys.values())] + [key.encode() for key in cased]
+        closed_up = [(get(w) or stem(w)).encode() for w in closed]
+        pairs = [f"{keys[a]} {keys[b]}".encode() for a, b in adjacent]
+        for token_seed, closed_seed, adjacent_seed in seeds:
+            codes.update([crc(k, token_seed) for k in single])
+            codes.update([crc(k, closed_seed) for k in closed_up])
+            codes.update([crc(k, adjacent_seed) for k in pairs])
+    return [c - 0x1_0000_0000 if c & 0x8000_0000 else c for c in codes]
 
 
 # --- the ranking input --------------------------------------------------------------------

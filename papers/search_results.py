@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -33,7 +33,15 @@ from django.db.models.expressions import RawSQL
 
 from papers.models import Paper, code_word
 from papers.search import KeywordMatch, PaperIndex, keyword_alternatives, keyword_query
-from papers.search_index import key_code, title_key_code
+from papers.search_index import (
+    adjacent_code,
+    closed_key_code,
+    key_code,
+    title_adjacent_code,
+    title_closed_key_code,
+    title_key_code,
+)
+from papers.search_keys import CASED
 
 PAGE_SIZE = 20
 MAX_CHECKED = 1000  # candidates one request may verify with the matcher
@@ -86,24 +94,36 @@ def index_query(keyword: str, *, disabled: frozenset[str] = frozenset()) -> Inde
     sequences = list(dict.fromkeys(keyword_alternatives(keyword, disabled=disabled)))
     return IndexQuery(
         keyword=keyword,
-        any_hit=_condition([[sorted({key_code(k) for k in unit}) for unit in s] for s in sequences]),
-        title_hit=_condition([[sorted({title_key_code(k) for k in unit}) for unit in s] for s in sequences]),
+        any_hit=_condition([_groups(sequence, key_code, closed_key_code, adjacent_code) for sequence in sequences]),
+        title_hit=_condition([_groups(sequence, title_key_code, title_closed_key_code, title_adjacent_code)
+                              for sequence in sequences]),
     )
+
+
+def _groups(sequence: tuple[tuple[str, ...], ...], token: Callable[[str], int], closed: Callable[[str], int],
+            adjacent: Callable[[str, str], int]) -> list[list[int]]:
+    """Groups of codes a paper must hold one of each, to hold the sequence: each unit (as a
+    token or closed up), and each two single-key units side by side (adjacent, or one of
+    them closed up). Acronyms' cased units are not in the adjacency codes (stems only)."""
+    groups = [sorted({token(k) for k in unit} | {closed(k) for k in unit}) for unit in sequence]
+    for first, second in zip(sequence, sequence[1:], strict=False):
+        if len(first) == len(second) == 1 and not first[0].startswith(CASED) and not second[0].startswith(CASED):
+            a, b = first[0], second[0]
+            groups.append(sorted({adjacent(a, b), closed(a), closed(b)}))
+    return groups
 
 
 def _condition(sequences: list[list[list[int]]]) -> tuple[str, list]:
     if connection.vendor == "postgresql":
         alternatives, params = [], []
         for sequence in sequences:
-            parts = []
-            singles = sorted({unit[0] for unit in sequence if len(unit) == 1})
-            if singles:
-                parts.append("codes @> %s::integer[]")
-                params.append(singles)
-            for unit in sequence:
-                if len(unit) > 1:
+            singles = sorted({group[0] for group in sequence if len(group) == 1})
+            parts = ["codes @> %s::integer[]"] if singles else []
+            params += [singles] if singles else []
+            for group in sequence:
+                if len(group) > 1:
                     parts.append("codes && %s::integer[]")
-                    params.append(unit)
+                    params.append(group)
             alternatives.append("(" + " AND ".join(parts) + ")")
         return "(" + " OR ".join(alternatives) + ")", params
     expression = " OR ".join(

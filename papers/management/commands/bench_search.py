@@ -22,6 +22,7 @@ Bench papers have arXiv ids 9902.NNNNNNN and are deleted afterwards unless --kee
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import random
 import statistics
 import time
@@ -100,9 +101,13 @@ class Command(BaseCommand):
         if rebuild_gin:
             with connection.cursor() as cursor:
                 cursor.execute("DROP INDEX IF EXISTS searchentry_codes")
+        # Keys for a big archive on both cores (fork: the workers share the loaded code).
+        pool = multiprocessing.get_context("fork").Pool(2) if count >= _REBUILD_GIN_FROM else None
         try:
-            self._load(count, tail, rng, weights, postgres)
+            self._load(count, tail, rng, weights, postgres, pool)
         finally:
+            if pool is not None:
+                pool.close()
             with connection.cursor() as cursor:
                 if rebuild_gin:
                     self.stdout.write("  building the GIN index")
@@ -112,7 +117,8 @@ class Command(BaseCommand):
                     )
                 cursor.execute("ANALYZE")
 
-    def _load(self, count: int, tail: list[str], rng: random.Random, weights: list[float], postgres: bool) -> None:
+    def _load(self, count: int, tail: list[str], rng: random.Random, weights: list[float], postgres: bool,
+              pool) -> None:
         now = timezone.now()
         for start in range(0, count, _BATCH):
             size = min(_BATCH, count - start)
@@ -134,12 +140,15 @@ class Command(BaseCommand):
                 self._insert("papers_listing", ("paper_id", "listed_on", "source", "rank", "upvotes", "created_at"),
                              [(ids[a], day, Listing.Source.HF_JSON, rank, up, now) for a, day, rank, up in listed])
                 on_list = {a: (day, rank) for a, day, rank, _ in listed}
+                texts = [(row[1], row[3]) for row in rows]
+                all_codes = pool.starmap(paper_codes, texts, chunksize=500) if pool else [
+                    paper_codes(*text) for text in texts
+                ]
                 entries = []
-                for row in rows:
+                for row, codes in zip(rows, all_codes, strict=True):
                     day, rank = on_list.get(row[0], (None, None))
                     trend = trend_key(listings=1 if day else 0, best_rank=rank, upvotes=row[8], is_featured=row[12],
                                       seen_on=day or row[7])
-                    codes = paper_codes(row[1], row[3])
                     entries.append((ids[row[0]], codes if postgres else SearchEntry._meta.get_field("codes")
                                     .get_db_prep_value(codes, connection), trend, day))
                 self._insert("papers_searchentry", ("paper_id", "codes", "trend", "listed_on"), entries)

@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install system-deps demo test serve worker beat bench clean
+.PHONY: install system-deps browser-deps demo test serve worker beat bench docs-screenshots clean
 
 install: $(STAMP)
 
@@ -25,6 +25,7 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	command -v smtp-sink >/dev/null 2>&1 || test -x /usr/sbin/smtp-sink || missing="$$missing postfix"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
 	    echo "system-deps: missing$$missing and no root: install them with apt-get (tests needing them will skip)"; exit 0; fi; \
@@ -32,11 +33,26 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# axe-core for the accessibility checks in the browser tests: the version pinned in
+# package.json / package-lock.json, into node_modules/ (git-ignored). `npm ci`
+# checks the lock file's integrity hashes.
+AXE := node_modules/axe-core/axe.min.js
+browser-deps: $(AXE)
+
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "browser-deps: npm missing (make system-deps); the accessibility checks will skip"; exit 0; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 demo: install
 	$(PY) manage.py demo
 
-test: install system-deps
+test: install system-deps browser-deps
 	$(BIN)/pytest
+
+# The README's pictures (docs/*.png), made by the browser tests' own screenshot code.
+docs-screenshots: install system-deps browser-deps
+	UPDATE_DOCS_SCREENSHOTS=1 $(BIN)/pytest -q tests/looks -k readme
 
 serve: install
 	$(PY) manage.py migrate --noinput
@@ -56,4 +72,4 @@ bench: install system-deps
 	$(PY) manage.py bench_digests --subscribers $${SUBSCRIBERS:-100000}
 
 clean:
-	rm -rf var staticfiles .pytest_cache .hypothesis
+	rm -rf var staticfiles .pytest_cache .hypothesis node_modules

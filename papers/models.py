@@ -101,6 +101,27 @@ class DailyNote(models.Model):
         return f"Note for {self.date}"
 
 
+class AcronymDefinition(models.Model):
+    """One "long form (SHORT)" a paper writes, mined at import (papers.acronyms).
+
+    Kept per paper, so an acronym with several long forms keeps them apart by evidence.
+    """
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="acronym_definitions")
+    short = models.CharField(max_length=16, db_index=True)
+    long_form = models.CharField(max_length=200, help_text="As the paper writes it.")
+    long_key = models.CharField(max_length=200, db_index=True, help_text="Its words' stems: how the matcher compares long forms.")
+
+    class Meta:
+        ordering = ["short", "long_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "short", "long_key"], name="acronym_definition_unique_per_paper"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.long_form} ({self.short})"
+
+
 class KeyCodesField(models.Field):
     """A paper's search keys as 32-bit codes (papers.search_index): what the index looks up.
 

@@ -19,10 +19,13 @@ from html import escape as html_escape  # django's escape, without wrapping ever
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from papers.acronyms import EMPTY_TABLE, AcronymTable, acronym_table, paper_definitions
+from papers.salience import quiet_ranges
 from papers.search_keys import (
     APOSTROPHES,
     ASCII_TOKEN,
     BREAK,
+    CASED,
     MAX_KEYWORD_LENGTH,
     TOKEN,
     KeywordError,
@@ -36,6 +39,7 @@ from papers.search_keys import (
     stem,
     stems,
 )
+from papers.topics import Expansion, acronym_key, keyword_expansion
 
 __all__ = [
     "MAX_KEYWORD_LENGTH",
@@ -44,6 +48,7 @@ __all__ = [
     "PaperIndex",
     "highlight",
     "keyword_alternatives",
+    "keyword_topics",
     "normalize_keyword",
 ]
 
@@ -53,6 +58,9 @@ class KeywordMatch:
     paper_id: int
     score: float
     terms: tuple[str, ...]  # exact text matched, in order of appearance, for highlighting
+    # The expansions that found it (papers.topics.Alternative labels), "" for the keyword
+    # as typed: "CNN" matched as "convolutional neural network".
+    via: tuple[str, ...] = ()
 
 
 _MISSING = object()
@@ -70,10 +78,14 @@ class PaperIndex:
     match any number of keywords; each distinct normalized keyword is looked up once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, acronyms: AcronymTable | None = None) -> None:
+        # The corpus's acronyms (papers.acronyms.acronym_table()); without them, the glossary alone.
+        self._acronyms = acronyms if acronyms is not None else EMPTY_TABLE
+        self._quiet: dict[int, int] = {}  # paper id -> position bits of background / availability text
+        self._definitions: dict[int, dict[str, set[str]]] = {}  # paper id -> SHORT -> long-form keys
         self._postings: dict[str, dict[int, int]] = {}
         self._docs: dict[int, tuple[str, str, int, list[int], list[int]]] = {}
-        self._results: dict[str, list[KeywordMatch]] = {}
+        self._results: dict[object, list[KeywordMatch]] = {}
         # Per unit, on first use: its postings and the set of its papers as a bitmask, so
         # intersecting two common words costs a few machine words, not a hash per paper.
         self._units: dict[tuple[str, ...], tuple[dict[int, int], int] | None] = {}
@@ -92,8 +104,10 @@ class PaperIndex:
         return len(self._docs)
 
     @classmethod
-    def build(cls, papers: Iterable[tuple[int, str, str]]) -> PaperIndex:
-        index = cls()
+    def build(cls, papers: Iterable[tuple[int, str, str]], *, acronyms: AcronymTable | None = None) -> PaperIndex:
+        """Index (id, title, abstract) triples. Pass `acronyms=acronym_table()` where the
+        database is at hand (site search, digests) so corpus acronyms expand too."""
+        index = cls(acronyms)
         longest = 0
         for paper_id, title, abstract in papers:
             if paper_id not in index._docs:
@@ -194,13 +208,25 @@ class PaperIndex:
         self._docs[paper_id] = (title, abstract, abstract_from, starts, ends)
         return pos
 
-    def match(self, keyword: str) -> list[KeywordMatch]:
-        """Papers the keyword matches, best first. Raises KeywordError for an unusable keyword."""
+    def match(
+        self, keyword: str, *, disabled: frozenset[str] = frozenset(), expand: bool = True
+    ) -> list[KeywordMatch]:
+        """Papers the keyword (with its expansions, but those `disabled`) is about, best first.
+
+        Raises KeywordError for an unusable keyword. `disabled` holds Alternative keys;
+        `expand=False` is the word layer alone: the keyword's own word forms and spellings.
+        """
         query = keyword_query(keyword)
-        found = self._results.get(query[0])
+        cache_key = (query[0], disabled, expand) if disabled or not expand else query[0]
+        found = self._results.get(cache_key)
         if found is None:
-            found = self._results[query[0]] = self._matches(query)
+            expansion = keyword_expansion(query, self._acronyms) if expand else Expansion(query, None, ())
+            found = self._results[cache_key] = self._matches(expansion, disabled)
         return found
+
+    def expansion(self, keyword: str) -> Expansion:
+        """What the keyword also matches here (papers.topics)."""
+        return keyword_expansion(keyword_query(keyword), self._acronyms)
 
     def match_many(self, keywords: Iterable[str]) -> dict[str, list[KeywordMatch]]:
         """match() for each keyword, keyed by the keyword as given; an unusable keyword gets []."""
@@ -212,6 +238,32 @@ class PaperIndex:
                 except KeywordError:
                     out[keyword] = []
         return out
+
+    def _quiet_positions(self, paper_id: int) -> int:
+        """Position bits of the paper's availability lines and background lists (papers.salience)."""
+        quiet = self._quiet.get(paper_id)
+        if quiet is None:
+            quiet = 0
+            _, abstract, abstract_from, starts, _ = self._docs[paper_id]
+            ranges = quiet_ranges(abstract)
+            if ranges:
+                for pos in range(abstract_from, len(starts)):
+                    at = starts[pos]
+                    if at >= 0 and any(a <= at < b for a, b in ranges):
+                        quiet |= 1 << pos
+            self._quiet[paper_id] = quiet
+        return quiet
+
+    def _defines(self, paper_id: int) -> dict[str, set[str]]:
+        """SHORT -> long-form keys the paper itself defines ("long form (SHORT)")."""
+        found = self._definitions.get(paper_id)
+        if found is None:
+            title, abstract = self._docs[paper_id][:2]
+            found = {}
+            for short, _, key in paper_definitions(title, abstract):
+                found.setdefault(short, set()).add(key)
+            self._definitions[paper_id] = found
+        return found
 
     def _unit(self, unit: tuple[str, ...]) -> tuple[dict[int, int], int] | None:
         """(paper id -> position bits, bitmask of those papers) for a unit, or None."""
@@ -294,24 +346,83 @@ class PaperIndex:
             else:
                 found.setdefault(paper_id, set()).update(_chain(positions, []))
 
-    def _matches(self, query: Query) -> list[KeywordMatch]:
+    def _matches(self, expansion: Expansion, disabled: frozenset[str]) -> list[KeywordMatch]:
+        # paper id -> spans of the keyword as typed; and, for the alternatives, paper id ->
+        # span -> (its label, whether it is a narrower term or a benchmark rather than one
+        # of the concept's names). Most keywords have no alternatives: one dict, no labels.
+        hits = self._spans(expansion.query)
+        labelled: dict[int, dict[tuple[int, int], tuple[str, bool]]] = {}
+        if expansion.long_forms:
+            # Switching off one of an acronym's several senses drops the papers that define
+            # it that way; switching off its only sense drops only the long-form matches.
+            long_forms = (expansion.long_forms - disabled if disabled else expansion.long_forms) or expansion.long_forms
+            short = acronym_key(expansion.query)
+            if short is not None:
+                for paper_id in [p for p in hits if self._defined_otherwise(p, short, long_forms)]:
+                    del hits[paper_id]
+        for alternative in expansion.enabled(disabled):
+            short = acronym_key(alternative.query) if expansion.long_forms else None
+            mark = (alternative.label, alternative.kind in ("narrower", "benchmark"))
+            for paper_id, spans in self._spans(alternative.query).items():
+                if short is not None and self._defined_otherwise(paper_id, short, long_forms):
+                    continue  # a bare acronym counts unless the paper defines it as something else
+                own = hits.setdefault(paper_id, set())
+                marks = labelled.setdefault(paper_id, {})
+                for span in spans:
+                    if span not in own:
+                        own.add(span)
+                        marks[span] = mark
+        if not hits:
+            return []
+        excluded: dict[int, set[tuple[int, int]]] = {}
+        for query in expansion.excludes:  # other senses: "CNN/DailyMail" is a dataset
+            for paper_id, spans in self._spans(query).items():
+                if paper_id in hits:
+                    excluded.setdefault(paper_id, set()).update(spans)
         matches = []
-        for paper_id, spans in self._spans(query).items():
+        for paper_id, spans in hits.items():
             title, abstract, abstract_from, starts, ends = self._docs[paper_id]
-            title_hits = 0
+            quiet = self._quiet_positions(paper_id)
+            senses = excluded.get(paper_id)
+            marks = labelled.get(paper_id)
+            title_hits = abstract_hits = related_title = related_abstract = 0
             terms: dict[str, None] = {}
+            via: dict[str, None] = {}
             for start, end in sorted(spans):
+                if quiet >> start & 1 or (senses and any(s <= start and end <= e for s, e in senses)):
+                    continue  # background, an availability line, or another sense
+                label, related = marks.get((start, end), _AS_TYPED) if marks else _AS_TYPED
                 if start < abstract_from:
-                    title_hits += 1
+                    if related:
+                        related_title += 1
+                    else:
+                        title_hits += 1
                     terms[title[starts[start] : ends[end - 1]]] = None
                 else:
+                    if related:
+                        related_abstract += 1
+                    else:
+                        abstract_hits += 1
                     terms[abstract[starts[start] : ends[end - 1]]] = None
-            abstract_hits = len(spans) - title_hits
+                via[label] = None
+            if not terms:
+                continue
             # A title hit outweighs any number of abstract hits; more hits count, up to a cap.
+            # Hits through narrower terms count half, and one title hit at most: a paper
+            # that names the keyword ranks above one that names only its family.
             score = 3.0 * min(title_hits, 2) + 0.5 * min(abstract_hits, 5)
-            matches.append(KeywordMatch(paper_id, score, tuple(terms)))
+            if marks:
+                score += 1.5 * min(related_title, 1) + 0.25 * min(related_abstract, 5)
+            matches.append(KeywordMatch(paper_id, score, tuple(terms), tuple(via)))
         matches.sort(key=lambda m: (-m.score, m.paper_id))
         return matches
+
+    def _defined_otherwise(self, paper_id: int, short: str, long_forms: frozenset[str]) -> bool:
+        defined = self._defines(paper_id).get(short[len(CASED) :])
+        return bool(defined) and not defined & long_forms
+
+
+_AS_TYPED = ("", False)
 
 
 def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
@@ -329,21 +440,34 @@ def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
     return spans
 
 
-# --- what the persistent index is asked (contract: docs/matching.md, "The index") -----------
+# --- site search and highlighting ---------------------------------------------------------
 
 
-def keyword_alternatives(keyword: str, *, disabled: frozenset[str] = frozenset()) -> list[tuple[Unit, ...]]:
-    """Every sequence of units the matcher may find the keyword through; a unit is a tuple of
-    alternative keys. Raises KeywordError for an unusable keyword.
+def keyword_topics(keyword: str) -> Expansion:
+    """What the keyword also matches (papers.topics), with the stored corpus acronyms:
+    what the signup preview and the manage page list, each switchable by its `key`.
+    Raises KeywordError for an unusable keyword."""
+    return keyword_expansion(keyword_query(keyword), acronym_table())
 
-    INVARIANT (papers.search_index relies on it): if PaperIndex matches paper P for the
-    keyword, then for some sequence here every unit has a key in paper_index_keys(P).
-    Today: the keyword's own units and its closed spellings ("few shot" / "fewshot").
-    `disabled` names expansions the subscriber switched off (none yet).
-    [Placeholder owned by the relevance work (issue 9): it replaces this body.]
+
+def keyword_alternatives(
+    keyword: str, *, disabled: frozenset[str] = frozenset()
+) -> list[tuple[tuple[str, ...], ...]]:
+    """Every sequence of units (each a tuple of alternative keys) through which the
+    keyword, its enabled expansions included, can match a paper.
+
+    Invariant (docs/matching.md, notes/MATCHER_INTERFACE.md): if PaperIndex.match(keyword)
+    finds paper P, every unit of at least one of these sequences has a key among P's
+    index keys. Exclusions, acronym evidence and salience only ever remove matches.
+    Raises KeywordError for an unusable keyword.
     """
     query = keyword_query(keyword)
-    return [query[1]] + [sequence for sequence, _ in closed_variants(query, list(query[4]))]
+    expansion = keyword_expansion(query, acronym_table())
+    sequences = []
+    for alternative in (query, *(a.query for a in expansion.enabled(disabled))):
+        sequences.append(alternative[1])
+        sequences += [sequence for sequence, _ in closed_variants(alternative, list(alternative[4]))]
+    return sequences
 
 
 _LETTER = re.compile(r"[^\W\d_]")

@@ -43,8 +43,11 @@ _FOLD = {
     "classif": "classifi",
     "planner": "plan",
     "parser": "pars",
-    "summarizer": "summar",
 }
+# A nominalization and its tool are one topic, its verb is not: "tokenization" and
+# "tokenizer" share the key "tokeniz", while "tokens", "tokenized" keep Snowball's "token";
+# "summarization" is not "this paper summarizes". (Snowball alone folds all of them.)
+_NOMINAL = re.compile(r"([a-z]{3,}?)i[sz](?:ation|ations|er|ers)")
 
 # No PyStemmer cache: ours (stems) is a plain dict and much cheaper per miss.
 _stemmer = Stemmer.Stemmer("english", 0)
@@ -70,11 +73,13 @@ def stem(word: str) -> str:
             key = word
         else:
             singular = word[:-1] if word.endswith("ers") else word
-            if singular.endswith(_KEEP_ER) and singular.endswith("er"):
-                key = singular
+            key = singular if singular.endswith(_KEEP_ER) and singular.endswith("er") else _stemmer.stemWord(word)
+            if key in _FOLD:
+                key = _FOLD[key]
             else:
-                key = _stemmer.stemWord(word)
-            key = _FOLD.get(key, key)
+                nominal = _NOMINAL.fullmatch(word)
+                if nominal is not None:
+                    key = nominal.group(1) + "iz"
         if len(stems) > 500_000:  # a vocabulary, not a leak: bound it anyway
             stems.clear()
         stems[word] = key

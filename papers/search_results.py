@@ -31,6 +31,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from papers.acronyms import acronym_table
 from papers.models import Paper, code_word
 from papers.search import KeywordMatch, PaperIndex, keyword_alternatives, keyword_query
 from papers.search_index import (
@@ -61,6 +62,7 @@ class IndexQuery:
     """A keyword as the index sees it: SQL conditions on papers_searchentry."""
 
     keyword: str
+    disabled: frozenset[str]  # expansions switched off
     any_hit: tuple[str, list]  # the paper has every unit of some sequence
     title_hit: tuple[str, list]  # ... in its title
 
@@ -94,6 +96,7 @@ def index_query(keyword: str, *, disabled: frozenset[str] = frozenset()) -> Inde
     sequences = list(dict.fromkeys(keyword_alternatives(keyword, disabled=disabled)))
     return IndexQuery(
         keyword=keyword,
+        disabled=disabled,
         any_hit=_condition([_groups(sequence, key_code, closed_key_code, adjacent_code) for sequence in sequences]),
         title_hit=_condition([_groups(sequence, title_key_code, title_closed_key_code, title_adjacent_code)
                               for sequence in sequences]),
@@ -215,12 +218,14 @@ def papers_search(
     page: int = 1,
     page_size: int = PAGE_SIZE,
     listed_since: dt.date | None = None,
+    disabled: frozenset[str] = frozenset(),
     max_checked: int = MAX_CHECKED,
     time_limit_ms: int = TIME_LIMIT_MS,
     budget_seconds: float = WALK_BUDGET_SECONDS,
 ) -> SearchResults:
     """One page of the visible papers the keyword matches: title hits first, then the rest,
-    each tier by trending score. `listed_since` keeps papers last listed on or after a day.
+    each tier by trending score. `listed_since` keeps papers last listed on or after a day;
+    `disabled` names the keyword's expansions switched off (papers.search.keyword_topics).
 
     With at most VERIFY_ALL candidates every one is verified: the count is exact and a page
     past the end shows the last one. Bounded: verifies at most `max_checked` candidates and
@@ -228,7 +233,7 @@ def papers_search(
     for an unusable keyword. Read-only; a handful of queries whatever the archive's size.
     """
     keyword_query(keyword)  # KeywordError first, before any query
-    query = index_query(keyword)
+    query = index_query(keyword, disabled=disabled)
     window = _window(listed_since)
     try:
         with _time_limit(time_limit_ms):
@@ -291,7 +296,7 @@ def _walk(query: IndexQuery, window: tuple[str, list], need: int, max_checked: i
                 return found, checked, False
             rows = _ranked(tier, window, after, limit)
             checked += len(rows)
-            found += _verified(query.keyword, [paper_id for paper_id, _ in rows], in_title=wants_title)
+            found += _verified(query, [paper_id for paper_id, _ in rows], in_title=wants_title)
             if len(rows) < limit:
                 break  # this tier has no more candidates
             after = (rows[-1][1], rows[-1][0])
@@ -301,32 +306,36 @@ def _walk(query: IndexQuery, window: tuple[str, list], need: int, max_checked: i
     return found, checked, True
 
 
-def _verified(keyword: str, ids: list[int], *, in_title: bool) -> list[tuple[Paper, KeywordMatch]]:
+def _verified(query: IndexQuery, ids: list[int], *, in_title: bool) -> list[tuple[Paper, KeywordMatch]]:
     """The papers among `ids`, in that order, that the matcher matches on the title alone
     (`in_title`) or only with the abstract (not `in_title`)."""
     papers = {p.id: p for p in Paper.objects.filter(id__in=ids, is_hidden=False)}
-    index = PaperIndex.build((p.id, p.title, p.abstract) for p in papers.values())
-    matches = {m.paper_id: m for m in index.match(keyword)}
-    titles = PaperIndex.build((paper_id, papers[paper_id].title, "") for paper_id in matches)
-    title_hits = {m.paper_id for m in titles.match(keyword)}
+    acronyms = acronym_table()
+    index = PaperIndex.build(((p.id, p.title, p.abstract) for p in papers.values()), acronyms=acronyms)
+    matches = {m.paper_id: m for m in index.match(query.keyword, disabled=query.disabled)}
+    titles = PaperIndex.build(((paper_id, papers[paper_id].title, "") for paper_id in matches), acronyms=acronyms)
+    title_hits = {m.paper_id for m in titles.match(query.keyword, disabled=query.disabled)}
     return [(papers[i], matches[i]) for i in ids if i in matches and (i in title_hits) is in_title]
 
 
-def papers_matching(keyword: str, queryset: QuerySet[Paper] | None = None) -> list[Paper]:
+def papers_matching(
+    keyword: str, queryset: QuerySet[Paper] | None = None, *, disabled: frozenset[str] = frozenset()
+) -> list[Paper]:
     """Every visible paper the keyword matches, best match first, each with `.keyword_match`.
 
     Unbounded: for commands (`match_papers`) and checks, not for web requests (use
-    papers_search). `queryset` narrows the candidates. Raises KeywordError (a ValueError)
-    for an empty, junk or too-long keyword.
+    papers_search). `queryset` narrows the candidates; `disabled` names expansions
+    switched off. Raises KeywordError (a ValueError) for an empty, junk or too-long keyword.
     """
     keyword_query(keyword)
-    sql, params = index_query(keyword).any_hit
+    sql, params = index_query(keyword, disabled=disabled).any_hit
     candidates = (Paper.objects.all() if queryset is None else queryset).filter(
         is_hidden=False, id__in=RawSQL(f"SELECT paper_id FROM papers_searchentry WHERE {sql}", params)
     )
     papers = {p.id: p for p in candidates}
+    index = PaperIndex.build(((p.id, p.title, p.abstract) for p in papers.values()), acronyms=acronym_table())
     found = []
-    for match in PaperIndex.build((p.id, p.title, p.abstract) for p in papers.values()).match(keyword):
+    for match in index.match(keyword, disabled=disabled):
         paper = papers[match.paper_id]
         paper.keyword_match = match
         found.append(paper)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from papers.acronyms import acronyms_record
 from papers.models import Listing, Paper
 from papers.parsers import FORMATS, ParsedPaper, ParseError, detect_format, get_parser, normalize_arxiv_id, page_date
 from papers.parsers import title_key as make_title_key
@@ -39,7 +40,8 @@ MAX_IMPORT_BYTES = 40 * 1024 * 1024
 # (Atom, JSON) may legitimately list none.
 _FORMATS_THAT_MUST_HAVE_PAPERS = {"hf-page", "arxiv-listing"}
 _CHUNK = 500  # ids per IN (...) query and rows per bulk statement
-_FILL_FIELDS = ("title", "abstract", "authors", "comments", "categories", "published_on", "github_url")
+_FILL_FIELDS = ("title", "abstract", "authors", "comments", "categories", "published_on", "github_url",
+                "ai_summary", "ai_keywords")
 _COUNT_FIELDS = ("upvotes", "github_stars")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 
@@ -143,6 +145,8 @@ def _values(record: ParsedPaper, key: str) -> dict:
         "github_url": github or "",
         "upvotes": record.upvotes,
         "github_stars": record.github_stars,
+        "ai_summary": record.ai_summary or "",
+        "ai_keywords": list(record.ai_keywords),
         "title_key": key,
     }
 
@@ -365,6 +369,8 @@ def _write(plan: _Plan, now, doomed: list[Listing], moved: list[Listing], new_li
         Paper.objects.filter(pk__in=chunk).delete()
     Listing.objects.bulk_create(new_listings, batch_size=_CHUNK)
     Listing.objects.bulk_update(changed_listings, ["rank", "upvotes"], batch_size=_CHUNK)
+    # The corpus's acronyms follow its text: new papers, and papers whose text was filled in.
+    acronyms_record(papers=created + [s.paper for s in to_update if {"title", "abstract"} & set(s.changed)])
 
 
 # --- one file -------------------------------------------------------------------------

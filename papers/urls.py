@@ -3,6 +3,7 @@ import datetime as dt
 from django.urls import path, register_converter
 
 from . import views
+from .feeds import TrendingFeed
 
 
 class IsoDateConverter:
@@ -26,4 +27,5 @@ urlpatterns = [
     path("archive/", views.archive, name="archive"),
     path("papers/<int:paper_id>/", views.paper_detail, name="paper"),
     path("search/", views.search, name="search"),
+    path("feed/", TrendingFeed(), name="feed"),
 ]

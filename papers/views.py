@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 from django_ratelimit.decorators import ratelimit
 
+from .concepts import paper_concepts
 from .forms import SearchForm
 from .models import DailyNote, Listing, Paper
 from .search import KeywordError
@@ -88,6 +89,7 @@ def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
         "paper": paper,
         "trending_days": paper_trending_days(paper=paper, listings=listings),
         "upvotes": upvotes,
+        "concepts": paper_concepts(paper),
     })
 
 

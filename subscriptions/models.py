@@ -63,6 +63,9 @@ class Keyword(models.Model):
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="keywords")
     text = models.CharField(max_length=100, help_text="As the subscriber typed it.")
     normalized = models.CharField(max_length=200, help_text="The matcher's normalized form.")
+    # What the subscriber switched off of what the keyword also matches: the keys of
+    # papers.topics Alternatives ("convolutional neural network" for CNN, say).
+    disabled_expansions = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -155,6 +158,9 @@ class Digest(models.Model):
     matches = models.JSONField(default=dict, blank=True)
     # {paper_id: [exact words matched, ...]}: what the email highlights (KeywordMatch.terms).
     terms = models.JSONField(default=dict, blank=True)
+    # {paper_id: why it is here when no keyword put it there}: "trending" (the day's
+    # trending list, or its top 3 added) or "author:<name as the reader typed it>".
+    reasons = models.JSONField(default=dict, blank=True)
     # How many new papers matched in all; `papers` holds the ones the email shows.
     matched_count = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=255, blank=True)

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
 from django.db.models import Count
 
+from papers.acronyms import acronym_table
 from papers.models import Paper
-from papers.search import KeywordError, PaperIndex
+from papers.search import KeywordError, PaperIndex, keyword_topics
 from papers.search_results import SearchTooBroad, papers_search
 from papers.selectors import latest_listing_date, papers_trending
 
-from .models import Subscriber
+from .models import Keyword, Subscriber
 from .services.subscribers import KeywordInput
 from .tokens import TokenError, subscriber_from_token, token_read
 
@@ -61,7 +63,49 @@ class KeywordPreview:
     titles: tuple[str, ...]
     count: int  # after exclusions
     removed: tuple[Removed, ...] = ()
+    also: tuple[str, ...] = ()  # what else it matches (papers.topics), the first few
+    also_more: int = 0  # how many more
     count_prefix: str = ""  # "about " or "more than " when the count is not exact
+
+
+PREVIEW_ALSO = 6
+
+
+@dataclass(frozen=True)
+class ExpansionChoice:
+    key: str
+    label: str
+    kind: str  # "acronym", "spelling", "narrower", "benchmark"
+    on: bool
+
+
+@dataclass(frozen=True)
+class KeywordExpansions:
+    keyword: Keyword
+    choices: tuple[ExpansionChoice, ...]
+
+    @property
+    def summary(self) -> str:
+        """The first few expansions still on: "convolutional neural network, ConvNet, ResNet"."""
+        on = [c.label for c in self.choices if c.on]
+        more = f" and {len(on) - PREVIEW_ALSO} more" if len(on) > PREVIEW_ALSO else ""
+        return ", ".join(on[:PREVIEW_ALSO]) + more if on else "nothing else (all switched off)"
+
+
+def keyword_expansion_choices(keywords: Iterable[Keyword]) -> list[KeywordExpansions]:
+    """For the manage page: each keyword that has expansions, each with its switch."""
+    out = []
+    for keyword in keywords:
+        try:
+            alternatives = keyword_topics(keyword.text).alternatives
+        except KeywordError:
+            continue
+        if alternatives:
+            off = set(keyword.disabled_expansions)
+            out.append(KeywordExpansions(keyword, tuple(
+                ExpansionChoice(a.key, a.label, a.kind, a.key not in off) for a in alternatives
+            )))
+    return out
 
 
 def _recent_matches(keyword: KeywordInput, latest, size: int) -> tuple[list[tuple[int, str]], int, str]:
@@ -90,7 +134,8 @@ def _excluded(ids: list[int], exclusions: list[KeywordInput]) -> list[tuple[str,
     """(exclusion as typed, which of these papers it matches): the matcher over these papers only."""
     if not ids or not exclusions:
         return [(e.text, set()) for e in exclusions]
-    index = PaperIndex.build(Paper.objects.filter(id__in=ids).values_list("id", "title", "abstract"))
+    index = PaperIndex.build(Paper.objects.filter(id__in=ids).values_list("id", "title", "abstract"),
+                             acronyms=acronym_table())
     return [(e.text, {m.paper_id for m in index.match_many([e.text])[e.text]}) for e in exclusions]
 
 
@@ -124,7 +169,12 @@ def keyword_previews(keywords: list[KeywordInput], exclusions: list[KeywordInput
         else:  # only a sample is known: scale it
             kept_count = round(count * len(kept) / len(matches)) if matches else count
             prefix = prefix or "about "
-        previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), kept_count, tuple(removed), prefix))
+        try:
+            also = [a.label for a in keyword_topics(keyword.text).alternatives]
+        except KeywordError:
+            also = []
+        previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), kept_count, tuple(removed),
+                                       tuple(also[:PREVIEW_ALSO]), max(0, len(also) - PREVIEW_ALSO), prefix))
     return previews
 
 

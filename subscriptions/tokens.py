@@ -20,6 +20,8 @@ MAX_AGE: dict[str, timedelta] = {
     "manage": timedelta(days=90),
     "unsubscribe": timedelta(days=365),
     "digest": timedelta(days=90),
+    # A feed reader keeps its URL for years; "sign out everywhere" is how it is revoked.
+    "feed": timedelta(days=3650),
 }
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import views
+from . import views, vote_views
+from .feeds import DigestFeed
 
 app_name = "subscriptions"
 urlpatterns = [
@@ -18,6 +19,12 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/one-click/", views.one_click_unsubscribe, name="one_click_unsubscribe"),
     path("digest/<str:token>/", views.digest_view, name="digest_view"),
+    path("feed/<str:token>/", DigestFeed(), name="feed"),
+    path("vote/<str:token>/<int:paper_id>/undo/", vote_views.vote_undo_view, name="vote_undo"),
+    path("vote/<str:token>/<int:paper_id>/<str:direction>/", vote_views.vote, name="vote"),
+    path("manage/<str:token>/votes/clear/", views.manage_votes_clear, name="manage_votes_clear"),
+    path("manage/<str:token>/keywords/<int:keyword_id>/expansions/", views.manage_expansions,
+         name="manage_expansions"),
     path("link/", views.send_link, name="send_link"),
     path("link/sent/", views.send_link_done, name="send_link_done"),
 ]

@@ -15,18 +15,25 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from .forms import WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
-from .models import Subscriber
-from .selectors import keyword_previews, subscriber_from_link, trending_preview
+from .emails import absolute_url
+from .forms import MAX_KEYWORDS_FIELD, WEEKDAYS, PreferencesForm, SendLinkForm, SubscribeForm
+from .models import Keyword, Subscriber
+from .selectors import keyword_expansion_choices, keyword_previews, subscriber_from_link, trending_preview
 from .services import subscribers as services
-from .services.preferences import exclusions_parse, subscriber_settings_save, subscriber_switch_to_weekly
+from .services.preferences import (
+    exclusions_parse,
+    keyword_expansions_set,
+    subscriber_settings_save,
+    subscriber_switch_to_weekly,
+)
+from .services.votes import votes_clear
 from .tokens import TokenError, TokenExpired, subscriber_token, token_read
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,7 @@ Status = Subscriber.Status
 RATE_PER_IP = "20/h"
 RATE_PER_ADDRESS = "3/h"
 RATE_PREVIEW = "60/m"
+MANAGE_VOTES_SHOWN = 50
 
 
 def _address_key(group: str, request: HttpRequest) -> str:
@@ -76,12 +84,12 @@ def signed_link(purpose: str) -> Callable:
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+        def wrapper(request: HttpRequest, token: str, **kwargs) -> HttpResponse:
             try:
                 subscriber = subscriber_from_link(token, purpose=purpose)
             except TokenError as exc:
                 return _bad_link(request, exc, purpose)
-            return view(request, token, subscriber)
+            return view(request, token, subscriber, **kwargs)
 
         return wrapper
 
@@ -95,7 +103,9 @@ def signed_link(purpose: str) -> Callable:
 @ratelimit(key="ip", rate=RATE_PER_IP, method="POST", group="subscriptions.signup")
 @ratelimit(key=_address_key, rate=RATE_PER_ADDRESS, method="POST", group="subscriptions.signup.address")
 def subscribe(request: HttpRequest) -> HttpResponse:
-    form = SubscribeForm(request.POST if request.method == "POST" else None)
+    # "Get these by email" (search) and a paper's topics link here with the keyword filled in.
+    prefill = {"keywords": request.GET.get("keywords", "")[:MAX_KEYWORDS_FIELD]} if request.method == "GET" else None
+    form = SubscribeForm(request.POST if request.method == "POST" else None, initial=prefill)
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
             log.info("honeypot filled on signup from %s", request.META.get("REMOTE_ADDR"))
@@ -191,7 +201,32 @@ def manage(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResp
             return redirect("subscriptions:manage", token=token)
     return render(request, "subscriptions/manage.html", {
         "subscriber": subscriber, "form": form, "token": token, "weekday": dict(WEEKDAYS)[subscriber.send_weekday],
+        "votes": list(subscriber.votes.select_related("paper")[:MANAGE_VOTES_SHOWN]),
+        "votes_count": subscriber.votes.count(),
+        "feed_url": absolute_url(reverse("subscriptions:feed", args=[subscriber_token(subscriber, "feed")])),
+        "expansions": keyword_expansion_choices(subscriber.keywords.all()),
     }, status=400 if form.is_bound and form.errors else 200)
+
+
+@require_POST
+@signed_link("manage")
+def manage_expansions(request: HttpRequest, token: str, subscriber: Subscriber, keyword_id: int) -> HttpResponse:
+    """One keyword's expansions switched on or off (the ticked boxes are the ones kept)."""
+    try:
+        keyword_expansions_set(subscriber_id=subscriber.pk, keyword_id=keyword_id, enabled=request.POST.getlist("on"))
+    except Keyword.DoesNotExist:
+        raise Http404("No such keyword on this subscription.") from None
+    messages.success(request, "Saved. Your next digest matches your keyword this way.")
+    return redirect(reverse("subscriptions:manage", args=[token]) + "#expansions")
+
+
+@require_POST
+@signed_link("manage")
+def manage_votes_clear(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
+    cleared = votes_clear(subscriber_id=subscriber.pk)
+    plural = "s" if cleared != 1 else ""
+    messages.success(request, f"Cleared {cleared} vote{plural}: your ranking is keyword-only again.")
+    return redirect("subscriptions:manage", token=token)
 
 
 @require_POST

@@ -42,6 +42,9 @@ class ParsedPaper:
     # The date of the list this record appeared on, when the record itself says
     # (daily_papers items do); the importer falls back to the page's date or --date.
     listed_on: dt.date | None = None
+    # Hugging Face's generated one-line summary and keywords, when the source gives them.
+    ai_summary: str = ""
+    ai_keywords: tuple[str, ...] = ()
 
 
 class ParseError(ValueError):

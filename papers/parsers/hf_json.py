@@ -26,6 +26,8 @@ from . import ParsedPaper, ParseError, clean_text, normalize_arxiv_id
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _MAX_INT = 2_147_483_647  # the integer columns' ceiling
+_MAX_SUMMARY = 1000  # a "one-line" summary; anything longer is not one
+_MAX_KEYWORDS = 30
 
 
 def _items(text: str) -> Iterator[tuple[int, Any]]:
@@ -120,6 +122,15 @@ def _authors(value: Any, line: int) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _keywords(value: Any, line: int) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ParseError(line, "paper.ai_keywords should be a list of strings")
+    words = (_text(word, "paper.ai_keywords item", line) for word in value[:_MAX_KEYWORDS])
+    return tuple(dict.fromkeys(w[:100] for w in words if w))
+
+
 def _github(value: Any, line: int) -> str:
     url = _text(value, "paper.githubRepo", line)
     if url and not re.match(r"^https?://\S+$", url):
@@ -160,6 +171,8 @@ def parse(text: str) -> Iterator[ParsedPaper]:
                 rank=ranks[listed_on],
                 line=line,
                 listed_on=listed_on,
+                ai_summary=_text(paper.get("ai_summary"), "paper.ai_summary", line)[:_MAX_SUMMARY],
+                ai_keywords=_keywords(paper.get("ai_keywords"), line),
             )
     except RecursionError:
         raise ParseError(1, "JSON nested too deeply") from None

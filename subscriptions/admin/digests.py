@@ -29,7 +29,9 @@ class PreviewForm(forms.Form):
 
     def clean_subscriber(self) -> Subscriber:
         value = self.cleaned_data["subscriber"].strip()
-        found = Subscriber.objects.filter(pk=int(value)).first() if value.isdigit() else (
+        # isdigit() alone accepts "²" and "٣", which int() refuses; 18 digits fit a bigint.
+        is_id = value.isascii() and value.isdigit() and len(value) <= 18
+        found = Subscriber.objects.filter(pk=int(value)).first() if is_id else (
             Subscriber.objects.filter(email__iexact=value).first())
         if found is None:
             raise forms.ValidationError(f"No subscriber {value!r}.")

@@ -1,5 +1,5 @@
 """Writes about what a reader keeps out and whom they follow: exclusions and authors,
-and the manage page's save of every setting at once.
+the expansions they switch off, and the manage page's save of every setting at once.
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from papers.authors import author_key
+from papers.search import keyword_topics
 
-from ..models import Exclusion, FollowedAuthor, Subscriber
+from ..models import Exclusion, FollowedAuthor, Keyword, Subscriber
 from .subscribers import KeywordInput, keywords_parse, subscriber_preferences_update
 
 MAX_EXCLUSIONS = 20
@@ -109,3 +110,18 @@ def subscriber_switch_to_weekly(*, subscriber_id: int) -> bool:
     return Subscriber.objects.filter(pk=subscriber_id).exclude(frequency=Subscriber.Frequency.WEEKLY).update(
         frequency=Subscriber.Frequency.WEEKLY, send_weekday=0, updated_at=timezone.now()
     ) == 1
+
+
+def keyword_expansions_set(*, subscriber_id: int, keyword_id: int, enabled: Iterable[str]) -> list[str]:
+    """Switch a keyword's expansions: those offered (papers.search.keyword_topics) and not in
+    `enabled` are off. Returns the keys now off.
+
+    Only the subscriber's own keyword changes (Keyword.DoesNotExist otherwise); keys not
+    offered are ignored, so a stale form cannot store junk. One UPDATE, idempotent.
+    """
+    keyword = Keyword.objects.get(pk=keyword_id, subscriber_id=subscriber_id)
+    offered = [a.key for a in keyword_topics(keyword.text).alternatives]
+    on = set(enabled)
+    disabled = [key for key in offered if key not in on]
+    Keyword.objects.filter(pk=keyword.pk).update(disabled_expansions=disabled)
+    return disabled

@@ -449,11 +449,19 @@ def subscriber_link(subscriber: Subscriber, purpose: str) -> str:
 
 
 def _keywords_replace(subscriber: Subscriber, parsed: list[KeywordInput]) -> list[Keyword]:
-    # Called inside a transaction holding the subscriber's row lock.
-    Keyword.objects.filter(subscriber=subscriber).delete()
-    return Keyword.objects.bulk_create(
-        [Keyword(subscriber=subscriber, text=k.text, normalized=k.normalized) for k in parsed]
+    # Called inside a transaction holding the subscriber's row lock. A keyword kept
+    # (same normalized form) keeps the expansions its subscriber switched off.
+    switched_off = dict(
+        Keyword.objects.filter(subscriber=subscriber).exclude(disabled_expansions=[])
+        .values_list("normalized", "disabled_expansions")
     )
+    Keyword.objects.filter(subscriber=subscriber).delete()
+    return Keyword.objects.bulk_create([
+        Keyword(subscriber=subscriber, text=k.text, normalized=k.normalized,
+                disabled_expansions=switched_off.get(k.normalized, []))
+        for k in parsed
+    ])
+
 
 
 def _enqueue(task_name: str, subscriber_id: int) -> None:

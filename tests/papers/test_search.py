@@ -10,9 +10,10 @@ from papers.search import MAX_KEYWORD_LENGTH, KeywordError, PaperIndex, normaliz
 
 
 def ids(keyword: str, *texts: str | tuple[str, str]) -> list[int]:
-    """Which of the given papers (a title, or a (title, abstract) pair) the keyword matches."""
+    """Which of the given papers (a title, or a (title, abstract) pair) the keyword matches,
+    by the word layer alone (the rules here); expansions are tested in test_topics.py."""
     papers = [(n, *(t if isinstance(t, tuple) else (t, ""))) for n, t in enumerate(texts, start=1)]
-    return sorted(m.paper_id for m in PaperIndex.build(papers).match(keyword))
+    return sorted(m.paper_id for m in PaperIndex.build(papers).match(keyword, expand=False))
 
 
 SPELLINGS = ["pretraining", "Pretraining", "pre-training", "Pre-Training", "pre training", "PRE-TRAINING"]

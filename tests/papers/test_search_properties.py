@@ -3,7 +3,8 @@
 - normalizing twice changes nothing, and matching the normalized form finds what
   matching the text finds (subscriptions store the normalized form);
 - any run of words copied from a paper, in any case and with hyphens, spaces or
-  nothing between the words, finds that paper (no filter in the index may drop it);
+  nothing between the words, finds that paper (no filter in the index may drop it),
+  unless it was copied from an availability line or a background list (papers.salience);
 - nothing crashes on arbitrary text, on either side.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import lru_cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from papers.salience import quiet_ranges
 from papers.search import KeywordError, PaperIndex, normalize_keyword
 from tests.conftest import DATA
 
@@ -65,6 +67,8 @@ def phrase_from_a_paper(draw):
         return number, None  # punctuation ends a phrase: not one phrase
     if start and text[run[0].start() - 1] in "'’":
         return number, None  # the "s" of a possessive is not a word of the text
+    if text is paper["abstract"] and any(a <= run[0].start() < b for a, b in quiet_ranges(text)):
+        return number, None  # a release line or a list of examples: not what the paper is about
     separators = [draw(st.sampled_from([gap, " ", "-"])) if gap.strip(" -") == "" else gap for gap in between]
     plain = not any(_acronymish(w.group()) for w in run)
     closed = plain and len(run) == 2 and all(w.group().isalpha() for w in run) and draw(st.booleans())
@@ -86,7 +90,7 @@ def test_it_finds_the_paper_any_phrase_was_copied_from(sample):
     number, phrase = sample
     if phrase is None:
         return
-    found = {m.paper_id for m in fixture_index().match(phrase)}
+    found = {m.paper_id for m in fixture_index().match(phrase, expand=False)}
     assert number in found, phrase
 
 

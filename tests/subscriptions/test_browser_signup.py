@@ -2,65 +2,33 @@
 sign up on the home page (with the live keyword preview) → open the confirmation
 link from the captured email → confirm → change keywords on the manage page →
 unsubscribe. Every page is saved under var/screenshots/ at phone and desktop
-widths, for a person to look at.
+widths, for a person to look at, and checked at both widths with axe-core and for
+24 px tap targets (tests/browser.py).
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core import mail
 
 from subscriptions.models import Subscriber
 from subscriptions.services.subscribers import subscriber_link
-from tests.conftest import require_service
+from tests.browser import (
+    SCREENSHOTS,
+    assert_accessible,
+    browser,  # noqa: F401 - the pytest fixture
+    screenshot,
+)
 from tests.factories import ListingFactory, PaperFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-WIDTHS = {"phone": 390, "desktop": 1280}
 
-
-@pytest.fixture
-def browser(tmp_path):
-    require_service(Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(),
-                    "chromium and chromedriver not installed (make system-deps)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", f"--user-data-dir={tmp_path / 'chrome-profile'}", "--window-size=1280,900",
-                 "--lang=en-US"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def screenshot(driver, name: str) -> None:
-    """Full-page PNGs at 390 px (as a phone: mobile viewport) and 1280 px."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for label, width in WIDTHS.items():
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": 844 if label == "phone" else 900, "deviceScaleFactor": 1,
-            "mobile": label == "phone",
-        })
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
-        (SCREENSHOTS / f"{name}-{label}-{width}.png").write_bytes(base64.b64decode(shot["data"]))
-    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+def checked(driver, name: str) -> None:
+    """Screenshots of the page at both widths, then axe-core and the tap-target check on it."""
+    screenshot(driver, name)
+    assert_accessible(driver, name)
 
 
 def wait_for(driver, css: str, text: str | None = None, timeout: float = 10):
@@ -79,7 +47,7 @@ def page_text(driver) -> str:
     return driver.find_element("tag name", "main").text
 
 
-def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(browser, live_server, settings):
+def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(browser, live_server, settings):  # noqa: F811
     from selenium.webdriver.common.by import By
 
     settings.SITE_URL = live_server.url  # links in the emails point at the live server
@@ -96,7 +64,7 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     keywords.send_keys("diffusion, speech recognition")
     preview = wait_for(browser, "#sub-keywords-preview", "Scaling Diffusion Transformers to Video")
     assert "speech recognition" in preview.text
-    screenshot(browser, "01-home-subscribe")
+    checked(browser, "01-home-subscribe")
 
     # A mistake first: the error shows next to the field, nothing is stored.
     browser.get(live_server.url + "/subscribe/")
@@ -105,7 +73,7 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     browser.find_element(By.CSS_SELECTOR, ".subscribe-form button[type=submit]").click()
     assert "at most 100" in wait_for(browser, "#sub-keywords-errors", "at most 100").text
     assert not Subscriber.objects.exists()
-    screenshot(browser, "02-subscribe-error")
+    checked(browser, "02-subscribe-error")
     field = browser.find_element(By.ID, "sub-keywords")
     field.clear()
     field.send_keys("diffusion, speech recognition")
@@ -113,7 +81,7 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
 
     # 2. "Check your inbox".
     assert "Check your inbox" in wait_for(browser, "main h1", "Check your inbox").text
-    screenshot(browser, "03-check-inbox")
+    checked(browser, "03-check-inbox")
     subscriber = Subscriber.objects.get()
     assert subscriber.status == Subscriber.Status.PENDING
     assert subscriber.timezone != ""  # filled from the browser's zone
@@ -123,13 +91,13 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     assert message.subject == "Confirm your Trending Papers subscription"
     confirm_url = next(w for w in message.body.split() if "/confirm/" in w)
     assert confirm_url.startswith(live_server.url)
-    html_file = Path(settings.BASE_DIR) / "var" / "screenshots" / "email-confirm.html"
+    html_file = SCREENSHOTS / "email-confirm.html"
     html_file.write_text(message.alternatives[0][0], encoding="utf-8")
     browser.get(html_file.as_uri())
     screenshot(browser, "04-email-confirm")
     browser.get(confirm_url)
     assert "One last step" in wait_for(browser, "main h1", "One last step").text
-    screenshot(browser, "05-confirm")
+    checked(browser, "05-confirm")
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.PENDING  # opening the link confirms nothing
     browser.find_element(By.XPATH, "//button[contains(., 'Confirm my subscription')]").click()
@@ -138,12 +106,12 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     assert "You’re subscribed" in wait_for(browser, "main h1", "You’re subscribed").text
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
-    screenshot(browser, "06-welcome")
+    checked(browser, "06-welcome")
     browser.find_element(By.LINK_TEXT, "Manage my subscription").click()
 
     # 5. The manage page: change keywords and frequency.
     assert "Your subscription" in wait_for(browser, "main h1", "Your subscription").text
-    screenshot(browser, "07-manage")
+    checked(browser, "07-manage")
     box = browser.find_element(By.ID, "id_keywords")
     box.clear()
     box.send_keys("protein design\nSpeech Recognition")
@@ -154,22 +122,22 @@ def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(
     subscriber.refresh_from_db()
     assert [k.text for k in subscriber.keywords.all()] == ["protein design", "Speech Recognition"]
     assert subscriber.frequency == "weekly"
-    screenshot(browser, "08-manage-saved")
+    checked(browser, "08-manage-saved")
 
     # 6. Unsubscribe from the link a digest carries: a page with one button, then done.
     browser.get(subscriber_link(subscriber, "unsubscribe"))
     assert "Unsubscribe?" in wait_for(browser, "main h1", "Unsubscribe?").text
-    screenshot(browser, "09-unsubscribe")
+    checked(browser, "09-unsubscribe")
     browser.find_element(By.XPATH, "//main//button[normalize-space()='Unsubscribe']").click()
     assert "You’re unsubscribed" in wait_for(browser, "main h1", "You’re unsubscribed").text
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
-    screenshot(browser, "10-unsubscribed")
+    checked(browser, "10-unsubscribed")
 
     # 7. The pages nobody hopes to see still look finished.
     browser.get(live_server.url + "/manage/not-a-token/")
     assert "This link doesn’t work" in wait_for(browser, "main h1", "This link doesn’t work").text
-    screenshot(browser, "11-bad-link")
+    checked(browser, "11-bad-link")
 
     assert len(list(SCREENSHOTS.glob("*-phone-390.png"))) >= 11
     # No script errors; the 400 answers to the bad form and the bad link are expected.

@@ -24,9 +24,19 @@ def _date(value: str) -> dt.date:
         raise CommandError(f"--date {value!r} is not a date (use YYYY-MM-DD)") from None
 
 
+# Read in pieces up to the limit, whatever size the file reports: /dev/zero,
+# /dev/stdin and pipes report 0 bytes (or nothing) and never end.
+_READ_CHUNK = 1024 * 1024
+
+
 def read_text_file(path: Path) -> str:
-    """The file's text, or ValueError("name:line: message") for a file we cannot import as text."""
+    """The file's text, or ValueError("name:line: message") for a file we cannot import as text.
+
+    Reads at most MAX_IMPORT_BYTES + 1 bytes: a longer file is refused whole, never read into memory.
+    """
     name = path.name
+    too_big = (f"{name}:1: file is larger than the import limit of {MAX_IMPORT_BYTES // (1024 * 1024)} MB; "
+               "split it")
     try:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
@@ -34,7 +44,17 @@ def read_text_file(path: Path) -> str:
                 f"{name}:1: file is {size / 1024 / 1024:.1f} MB, larger than the import limit of "
                 f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it"
             )
-        data = path.read_bytes()
+        chunks, total = [], 0
+        with path.open("rb") as stream:
+            while total <= MAX_IMPORT_BYTES:
+                chunk = stream.read(min(_READ_CHUNK, MAX_IMPORT_BYTES + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        if total > MAX_IMPORT_BYTES:
+            raise ValueError(too_big)
+        data = b"".join(chunks)
     except FileNotFoundError:
         raise ValueError(f"{name}:0: no such file ({path})") from None
     except IsADirectoryError:

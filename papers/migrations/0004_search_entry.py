@@ -52,7 +52,7 @@ def _fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('papers', '0002_paper_ai_keywords_paper_ai_summary'),
+        ('papers', '0003_acronym_definitions'),
     ]
 
     operations = [

@@ -31,7 +31,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from papers.acronyms import acronym_table
+from papers.acronyms import AcronymTable, acronym_table
 from papers.models import Paper, code_word
 from papers.search import KeywordMatch, PaperIndex, keyword_alternatives, keyword_query
 from papers.search_index import (
@@ -63,6 +63,7 @@ class IndexQuery:
 
     keyword: str
     disabled: frozenset[str]  # expansions switched off
+    acronyms: AcronymTable  # the corpus's, read once per search
     any_hit: tuple[str, list]  # the paper has every unit of some sequence
     title_hit: tuple[str, list]  # ... in its title
 
@@ -97,6 +98,7 @@ def index_query(keyword: str, *, disabled: frozenset[str] = frozenset()) -> Inde
     return IndexQuery(
         keyword=keyword,
         disabled=disabled,
+        acronyms=acronym_table(),
         any_hit=_condition([_groups(sequence, key_code, closed_key_code, adjacent_code) for sequence in sequences]),
         title_hit=_condition([_groups(sequence, title_key_code, title_closed_key_code, title_adjacent_code)
                               for sequence in sequences]),
@@ -310,7 +312,7 @@ def _verified(query: IndexQuery, ids: list[int], *, in_title: bool) -> list[tupl
     """The papers among `ids`, in that order, that the matcher matches on the title alone
     (`in_title`) or only with the abstract (not `in_title`)."""
     papers = {p.id: p for p in Paper.objects.filter(id__in=ids, is_hidden=False)}
-    acronyms = acronym_table()
+    acronyms = query.acronyms
     index = PaperIndex.build(((p.id, p.title, p.abstract) for p in papers.values()), acronyms=acronyms)
     matches = {m.paper_id: m for m in index.match(query.keyword, disabled=query.disabled)}
     titles = PaperIndex.build(((paper_id, papers[paper_id].title, "") for paper_id in matches), acronyms=acronyms)
@@ -328,12 +330,13 @@ def papers_matching(
     switched off. Raises KeywordError (a ValueError) for an empty, junk or too-long keyword.
     """
     keyword_query(keyword)
-    sql, params = index_query(keyword, disabled=disabled).any_hit
+    query = index_query(keyword, disabled=disabled)
+    sql, params = query.any_hit
     candidates = (Paper.objects.all() if queryset is None else queryset).filter(
         is_hidden=False, id__in=RawSQL(f"SELECT paper_id FROM papers_searchentry WHERE {sql}", params)
     )
     papers = {p.id: p for p in candidates}
-    index = PaperIndex.build(((p.id, p.title, p.abstract) for p in papers.values()), acronyms=acronym_table())
+    index = PaperIndex.build(((p.id, p.title, p.abstract) for p in papers.values()), acronyms=query.acronyms)
     found = []
     for match in index.match(keyword, disabled=disabled):
         paper = papers[match.paper_id]

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "anymail",
     "papers",
     "subscriptions",
+    "digests",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [

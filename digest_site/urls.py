@@ -19,5 +19,6 @@ urlpatterns = [
     path("admin/papers/fetch-now/", admin.site.admin_view(fetch_now_view), name="papers_fetch_now"),
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),
+    path("", include("digests.urls")),
     path("", include("papers.urls")),
 ]

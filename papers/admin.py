@@ -18,9 +18,11 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from .forms import ImportPapersForm, PaperAdminForm
-from .models import DailyNote, Listing, Paper
+from .models import AcronymDefinition, DailyNote, Listing, Paper
 from .note_email import EMAIL_NOTE_CHARS, note_email_cut, note_email_render
+from .search import KeywordError
 from .search_index import search_index_update
+from .search_results import papers_matching
 from .selectors import latest_listing_date, papers_trending
 from .services import papers_flags_set, papers_import_text
 from .templatetags.papers_site import render_markdown
@@ -119,6 +121,20 @@ class PaperAdmin(AdminPreviewMixin, admin.ModelAdmin):
     list_per_page = 50
     inlines = [ListingInline]
     actions = ("feature", "unfeature", "hide", "unhide")
+
+    def get_search_results(self, request, queryset, search_term):
+        # The site's matcher (a keyword finds here what it finds in search and digests), plus
+        # the plain lookups an editor needs: an arXiv id, an author, a hidden paper's title.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            try:
+                matched = [p.id for p in papers_matching(term, queryset)]
+            except KeywordError:
+                matched = []
+            if matched:
+                found = found | queryset.filter(id__in=matched)
+        return found, may_have_duplicates
     readonly_fields = ("editor_note_preview", "created_at", "updated_at", "view_on_site_link")
     # A code link typed without a scheme is an https one (and Django 6 will assume so too).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -345,3 +361,19 @@ class ListingAdmin(admin.ModelAdmin):
         paper_ids = list(queryset.values_list("paper_id", flat=True))
         super().delete_queryset(request, queryset)
         search_index_update(paper_ids=paper_ids)
+
+@admin.register(AcronymDefinition)
+class AcronymDefinitionAdmin(admin.ModelAdmin):
+    """The acronyms the corpus defines, as the matcher uses them (mined at import: read-only)."""
+
+    list_display = ("short", "long_form", "paper")
+    search_fields = ("short", "long_form")
+    list_select_related = ("paper",)
+    ordering = ("short", "long_key")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+

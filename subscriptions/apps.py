@@ -6,5 +6,7 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = "Subscriptions"
 
     def ready(self) -> None:
-        # Registers the deploy checks (`manage.py check --deploy`).
-        from . import checks  # noqa: F401
+        # Registers the deploy checks (`manage.py check --deploy`), and the Celery
+        # tasks in every process (web included), so the services can enqueue them
+        # by name without importing the tasks module.
+        from . import checks, tasks  # noqa: F401

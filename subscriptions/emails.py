@@ -7,7 +7,7 @@ and inlined here at build time with premailer, so mail clients that strip
 
 Daily digests use the same templates and the same inlining, but assembled from
 pre-inlined fragments (premailer once per process, not per email): see
-`make_digest` below, subscriptions/digest_render.py and docs/digests.md.
+digests/render.py and docs/digests.md.
 """
 from __future__ import annotations
 
@@ -55,15 +55,3 @@ def make_message(name: str, to: str, ctx: dict, headers: dict | None = None) -> 
     )
     message.attach_alternative(html, "text/html")
     return message
-
-
-def make_digest(digest) -> EmailMultiAlternatives:
-    """The daily digest email for a digest_content.DigestInput, as a Django message.
-
-    The send path builds SMTP bytes from the same RenderedDigest instead
-    (digest_mime.message_bytes); this is for other backends and callers.
-    """
-    from .digest_mime import email_message
-    from .digest_render import render_digest
-
-    return email_message(render_digest(digest))

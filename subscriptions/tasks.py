@@ -1,17 +1,14 @@
-"""Thin Celery tasks: take ids, call one service, retry narrowly on TransientError.
+"""Thin Celery tasks of the subscriber emails: take ids, call one service, retry narrowly on TransientError.
 
-SHARED: subscriber tasks (confirmation, manage link, purge) and digest tasks.
+The services enqueue them by name (services/subscribers.py `_enqueue`), so this
+module imports the services and never the other way round.
 """
 from __future__ import annotations
 
 from celery import shared_task
 
 from .errors import TransientError
-from .services import digest_dispatch
-from .services import digests as digest_services
 from .services import subscribers as subscriber_services
-
-# --- subscribers ---------------------------------------------------------------------
 
 # Retries back off exponentially (1 s, 2 s, 4 s ... capped at 10 min, with
 # jitter), so a mail server that is down for a while still gets the message.
@@ -20,43 +17,16 @@ _MAIL_RETRY = dict(
 )
 
 
-@shared_task(**_MAIL_RETRY)
+@shared_task(name="subscriptions.tasks.send_confirmation_email", **_MAIL_RETRY)
 def send_confirmation_email(self, subscriber_id: int) -> bool:
     return subscriber_services.subscriber_send_confirmation(subscriber_id=subscriber_id)
 
 
-@shared_task(**_MAIL_RETRY)
+@shared_task(name="subscriptions.tasks.send_manage_link_email", **_MAIL_RETRY)
 def send_manage_link_email(self, subscriber_id: int) -> bool:
     return subscriber_services.subscriber_send_manage_link(subscriber_id=subscriber_id)
 
 
-@shared_task(bind=True, acks_late=True)
+@shared_task(name="subscriptions.tasks.purge_pending_subscribers", bind=True, acks_late=True)
 def purge_pending_subscribers(self) -> int:
     return subscriber_services.subscribers_purge_pending()
-
-
-# --- digests (docs/digests.md) ---------------------------------------------------------------
-# acks_late + reject_on_worker_lost: a task whose worker dies is delivered again,
-# and the row claims make the second run send only what the first did not.
-# Redis' visibility_timeout (settings) is above every time limit here.
-
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=30 * 60, soft_time_limit=29 * 60)
-def digests_dispatch(self) -> dict:
-    """Hourly: build and enqueue the digests of everyone whose local send hour is now."""
-    return vars(digest_dispatch.digests_dispatch())
-
-
-@shared_task(
-    bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=(TransientError,), retry_backoff=True,
-    retry_backoff_max=600, retry_jitter=True, max_retries=12, time_limit=10 * 60, soft_time_limit=9 * 60,
-)
-def digest_send_batch(self, digest_ids: list[int]) -> dict:
-    """Send one batch of digests over one SMTP connection (retried on 4xx and dropped connections)."""
-    return vars(digest_services.digest_send_batch(digest_ids=digest_ids))
-
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=5 * 60, soft_time_limit=4 * 60)
-def digests_sweep_stuck(self) -> int:
-    """Every 5 minutes: recover the rows of dead workers and re-enqueue forgotten ready rows."""
-    return digest_services.digests_sweep_stuck()

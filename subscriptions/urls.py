@@ -18,7 +18,6 @@ urlpatterns = [
     path("manage/<str:token>/sign-out-everywhere/", views.manage_sign_out, name="manage_sign_out"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/one-click/", views.one_click_unsubscribe, name="one_click_unsubscribe"),
-    path("digest/<str:token>/", views.digest_view, name="digest_view"),
     path("feed/<str:token>/", DigestFeed(), name="feed"),
     path("vote/<str:token>/<int:paper_id>/undo/", vote_views.vote_undo_view, name="vote_undo"),
     path("vote/<str:token>/<int:paper_id>/<str:direction>/", vote_views.vote, name="vote"),

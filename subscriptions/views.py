@@ -68,7 +68,8 @@ def rate_limited(request: HttpRequest, exception: Exception | None = None) -> Ht
     return response
 
 
-def _bad_link(request: HttpRequest, exc: TokenError, purpose: str) -> HttpResponse:
+def bad_link(request: HttpRequest, exc: TokenError, purpose: str) -> HttpResponse:
+    """The friendly page for an expired or broken signed link (410 or 400), with a form for a fresh one."""
     expired = isinstance(exc, TokenExpired)
     log.info("bad %s link: %s", purpose, exc)
     return render(
@@ -88,7 +89,7 @@ def signed_link(purpose: str) -> Callable:
             try:
                 subscriber = subscriber_from_link(token, purpose=purpose)
             except TokenError as exc:
-                return _bad_link(request, exc, purpose)
+                return bad_link(request, exc, purpose)
             return view(request, token, subscriber, **kwargs)
 
         return wrapper
@@ -344,24 +345,3 @@ def send_link(request: HttpRequest) -> HttpResponse:
 @require_GET
 def send_link_done(request: HttpRequest) -> HttpResponse:
     return render(request, "subscriptions/check_inbox.html", {"why": "link"})
-
-
-# --- digest web view (E: docs/digests.md) ------------------------------------------------------
-
-
-@require_GET
-def digest_view(request: HttpRequest, token: str) -> HttpResponse:
-    """The signed web view of one digest ("view in browser", "N more on the site")."""
-    import datetime as dt
-
-    from .digest_selection import digest_page
-    from .tokens import subscriber_from_token
-
-    try:
-        subscriber, payload = subscriber_from_token(token, purpose="digest")
-        day = dt.date.fromisoformat(payload.extra)
-    except TokenError as exc:
-        return _bad_link(request, exc, "digest")
-    except ValueError:
-        return _bad_link(request, TokenError("no valid date in the link"), "digest")
-    return render(request, "subscriptions/digest_view.html", digest_page(subscriber, day))

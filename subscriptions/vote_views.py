@@ -20,7 +20,7 @@ from .feedback import papers_like
 from .models import Subscriber, Vote
 from .services.votes import vote_record, vote_undo
 from .tokens import TokenError, subscriber_from_token, subscriber_token
-from .views import _bad_link
+from .views import bad_link
 
 DIRECTIONS = {"more": Vote.Value.MORE, "fewer": Vote.Value.FEWER}
 LIKE_WINDOW = dt.timedelta(days=14)
@@ -30,7 +30,7 @@ def _reader(request: HttpRequest, token: str) -> Subscriber | HttpResponse:
     try:
         return subscriber_from_token(token, purpose="digest")[0]
     except TokenError as exc:
-        return _bad_link(request, exc, "digest")
+        return bad_link(request, exc, "digest")
 
 
 @require_http_methods(["GET", "POST"])

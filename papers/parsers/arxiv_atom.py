@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import feedparser
 
-from . import ParsedPaper, ParseError, clean_text, normalize_arxiv_id
+from .types import ParsedPaper, ParseError, clean_text, normalize_arxiv_id
 
 _ENTRY_START = re.compile(r"<(?:[\w.-]+:)?entry[\s>/]")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from . import ARXIV_ID_PATTERN, ParsedPaper, ParseError, clean_text, normalize_arxiv_id
+from .types import ARXIV_ID_PATTERN, ParsedPaper, ParseError, clean_text, normalize_arxiv_id
 
 _ID_LINE = re.compile(rf"^arXiv:\s*(?P<id>{ARXIV_ID_PATTERN})", re.IGNORECASE)
 _FOUR_DIGIT_ERA = re.compile(r"^(?P<yymm>\d{4})\.\d{5}$")

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from . import ParsedPaper, ParseError, clean_text, normalize_arxiv_id
+from .types import ParsedPaper, ParseError, clean_text, normalize_arxiv_id
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\n\r]*")

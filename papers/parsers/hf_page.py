@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from . import ParsedPaper, ParseError, clean_text
+from .types import ParsedPaper, ParseError, clean_text
 
 _HEADER_LINES = {
     "new",

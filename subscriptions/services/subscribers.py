@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -465,8 +466,8 @@ def _keywords_replace(subscriber: Subscriber, parsed: list[KeywordInput]) -> lis
 
 
 def _enqueue(task_name: str, subscriber_id: int) -> None:
-    from .. import tasks  # tasks import this module
-
-    task = getattr(tasks, task_name)
+    # By name: subscriptions/tasks.py imports this module (and registers its
+    # tasks at start-up, apps.py); an unknown name raises NotRegistered.
+    task = current_app.tasks[f"subscriptions.tasks.{task_name}"]
     # robust: a broker that is down is logged, never raised into the request.
     transaction.on_commit(lambda: task.delay(subscriber_id), robust=True)

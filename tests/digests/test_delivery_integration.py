@@ -141,7 +141,7 @@ def test_it_sends_nothing_more_when_the_day_runs_again(delivery):
 
 
 def test_it_never_doubles_when_two_workers_race_for_the_same_batches(delivery):
-    from subscriptions.services.digests import digests_build
+    from digests.services.build import digests_build
 
     due = seed_day(30)
     delivery.sink.handler.reply_delay = 0.02  # each batch takes a while, so both workers get some
@@ -165,7 +165,7 @@ def test_it_never_doubles_when_two_workers_race_for_the_same_batches(delivery):
 
 
 def test_it_recovers_from_a_worker_killed_mid_batch_without_doubling(delivery):
-    from subscriptions.services.digests import digests_sweep_stuck
+    from digests.services.sweep import digests_sweep_stuck
 
     due = seed_day(40)
     delivery.sink.handler.reply_delay = 0.05  # a slow server, so the kill lands mid-batch

@@ -8,8 +8,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from digests.services.day import digests_run_day
 from subscriptions.models import Digest
-from subscriptions.services.digests import digests_run_day
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 DAY = dt.date(2024, 3, 12)

@@ -8,9 +8,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from digests.content import MARK_OPEN, mark, readable
 from papers.latex import latex_to_text
 from papers.search import highlight
-from subscriptions.digest_content import MARK_OPEN, mark, readable
 
 # Letters, digits, accents, punctuation and spaces: enough to hit every token boundary rule.
 ALPHABET = "aAbBeEtTrRsS0123é ü-_.,'’$()\n"

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from digests.services.dispatch import digests_dispatch, local_hours
 from subscriptions.models import Digest, Subscriber
-from subscriptions.services.digest_dispatch import digests_dispatch, local_hours
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 UTC = dt.UTC
@@ -157,7 +157,7 @@ def test_it_dispatches_twice_without_a_second_row():
 
 @pytest.mark.django_db
 def test_it_builds_everyone_due_this_hour_chunk_by_chunk(monkeypatch):
-    from subscriptions.services import digests
+    from digests.services import build as digests
 
     monkeypatch.setattr(digests, "BUILD_CHUNK", 2)
     ListingFactory(paper=PaperFactory(title="Diffusion Today"), listed_on=dt.date(2024, 3, 12))

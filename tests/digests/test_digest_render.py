@@ -13,9 +13,8 @@ import pytest
 import time_machine
 from django.core import mail
 
-from papers.note_email import EMAIL_NOTE_CHARS, READ_ON_SITE
-from subscriptions import digest_render
-from subscriptions.digest_content import (
+from digests import render as digest_render
+from digests.content import (
     ABSTRACT_CHARS,
     AUTHORS_CHARS,
     TITLE_CHARS,
@@ -24,11 +23,12 @@ from subscriptions.digest_content import (
     PaperData,
     note_from_markdown,
 )
-from subscriptions.digest_mime import message_bytes
-from subscriptions.digest_render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest, render_reference
-from subscriptions.digest_selection import digest_preview
+from digests.mime import email_message, message_bytes
+from digests.render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest, render_reference
+from digests.selection import digest_preview
+from digests.services.day import digests_run_day
+from papers.note_email import EMAIL_NOTE_CHARS, READ_ON_SITE
 from subscriptions.models import Digest, Subscriber
-from subscriptions.services.digests import digests_run_day
 from subscriptions.tokens import token_read
 from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
@@ -399,10 +399,8 @@ def test_it_sends_a_cached_card_the_same_as_a_fresh_one():
 
 
 @pytest.mark.django_db
-def test_emails_builds_the_digest_as_a_django_message_too():
-    from subscriptions.emails import make_digest
-
-    message = make_digest(CASES["plain"]())
+def test_the_digest_is_a_django_message_too():
+    message = email_message(render_digest(CASES["plain"]()))
 
     assert message.subject == "1 new paper on speech — Mar 12"
     assert message.extra_headers["Message-ID"] == "<digest-42.20240312@localhost>"

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from subscriptions.digest_selection import MAX_WINDOW_DAYS, Selector, keywords_distinct, window_start
+from digests.selection import MAX_WINDOW_DAYS, Selector, keywords_distinct, window_start
+from digests.services.build import digests_build
 from subscriptions.models import Digest, Subscriber
-from subscriptions.services.digests import digests_build
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 DAY = dt.date(2024, 3, 12)  # a Tuesday

@@ -19,11 +19,13 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from digests.services.build import digests_build
+from digests.services.day import digests_run_day
+from digests.services.send import UNCERTAIN_ERROR, DigestsDeferred, digest_send_batch
+from digests.services.sweep import digests_sweep_stuck
+from digests.tasks import digest_send_batch as send_task
 from subscriptions.errors import TransientError
 from subscriptions.models import DeliveryEvent, Digest, Subscriber
-from subscriptions.services.digest_sending import UNCERTAIN_ERROR, DigestsDeferred, digest_send_batch
-from subscriptions.services.digests import digests_build, digests_run_day, digests_sweep_stuck
-from subscriptions.tasks import digest_send_batch as send_task
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 DAY = dt.date(2024, 3, 12)

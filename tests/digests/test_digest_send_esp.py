@@ -16,9 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from subscriptions.digest_mailer import SenderRefused
+from digests.services.send import UNCERTAIN_ERROR, DigestsDeferred, digest_send_batch
+from digests.smtp import SenderRefused
 from subscriptions.models import DeliveryEvent, Digest, Subscriber
-from subscriptions.services.digest_sending import UNCERTAIN_ERROR, DigestsDeferred, digest_send_batch
 from tests.digests.test_digest_send import built, statuses  # the same day, seen through the SMTP tests
 
 CLIENT_TIMEOUT = 0.5

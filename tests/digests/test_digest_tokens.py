@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time_machine
 
-from subscriptions import digest_tokens
+from digests import tokens as digest_tokens
 from subscriptions.tokens import token_make, token_read
 
 

@@ -7,8 +7,8 @@ import lxml.html
 import pytest
 from django.urls import reverse
 
+from digests.services.build import digests_build
 from subscriptions.models import Subscriber
-from subscriptions.services.digests import digests_build
 from subscriptions.tokens import subscriber_token
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def view(client, subscriber, day=DAY, purpose="digest"):
     token = subscriber_token(subscriber, purpose, extra=day.isoformat())
-    response = client.get(reverse("subscriptions:digest_view", args=[token]))
+    response = client.get(reverse("digests:digest_view", args=[token]))
     return response, " ".join(lxml.html.document_fromstring(response.content.decode()).text_content().split())
 
 
@@ -65,7 +65,7 @@ def test_it_refuses_a_revoked_link(client, reader):
     token = subscriber_token(reader, "digest", extra=DAY.isoformat())
     Subscriber.objects.filter(pk=reader.pk).update(token_version=reader.token_version + 1)
 
-    response = client.get(reverse("subscriptions:digest_view", args=[token]))
+    response = client.get(reverse("digests:digest_view", args=[token]))
 
     assert response.status_code == 400
 
@@ -73,6 +73,6 @@ def test_it_refuses_a_revoked_link(client, reader):
 def test_it_refuses_a_tampered_link(client, reader):
     token = subscriber_token(reader, "digest", extra=DAY.isoformat())
 
-    response = client.get(reverse("subscriptions:digest_view", args=[token[:-3] + "abc"]))
+    response = client.get(reverse("digests:digest_view", args=[token[:-3] + "abc"]))
 
     assert response.status_code == 400

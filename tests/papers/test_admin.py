@@ -8,10 +8,10 @@ import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from digests.content import note_from_markdown
 from papers.models import Listing, Paper
 from papers.note_email import EMAIL_NOTE_CHARS
 from papers.templatetags.papers_site import render_markdown
-from subscriptions.digest_content import note_from_markdown
 from tests.factories import DailyNoteFactory, ListingFactory, PaperFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,28 @@ def test_it_searches_title_arxiv_id_and_authors(admin_client, query):
 
     assert "Graph Networks Revisited" in text
     assert "Something Else" not in text
+
+
+def test_its_search_finds_what_the_sites_matcher_finds(admin_client):
+    PaperFactory(title="Deep Convolutional Neural Networks", abstract="Images.")
+    PaperFactory(title="Summaries of CNN/DailyMail articles", abstract="News.")
+
+    text = page(admin_client.get(CHANGELIST, {"q": "CNN"}))
+
+    assert "Deep Convolutional Neural Networks" in text  # the keyword's long form
+    assert "Summaries of CNN/DailyMail articles" in text  # and the plain title lookup
+
+
+def test_it_lists_the_mined_acronyms_read_only(admin_client, tmp_path):
+    feed = tmp_path / "papers.json"
+    feed.write_text(json.dumps([{"title": "Routing", "summary": "Sparse mixture routing (SMR) is new.",
+                                 "publishedAt": "2024-03-11T00:00:00.000Z"}]))
+    admin_client.post(IMPORT, {"files": SimpleUploadedFile("p.json", feed.read_bytes()), "format": "hf-json"})
+
+    text = page(admin_client.get("/admin/papers/acronymdefinition/"))
+
+    assert "SMR" in text and "Sparse mixture routing" in text
+    assert admin_client.get("/admin/papers/acronymdefinition/add/").status_code == 403
 
 
 def test_it_filters_by_listing_date(admin_client):

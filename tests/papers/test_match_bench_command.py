@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from papers.management.commands.bench_match import generate_keywords, generate_papers
+from benchmarks.management.commands.bench_match import generate_keywords, generate_papers
 from papers.search import normalize_keyword
 from tests.factories import PaperFactory
 

@@ -1,7 +1,8 @@
 """`manage.py setup_schedules`: install the periodic tasks into django-celery-beat (idempotent).
 
-Reads SCHEDULES from subscriptions/schedules.py and papers/schedules.py (each a
-list of dict(name, task, crontab=dict(minute=..., hour=..., ...)) in UTC).
+Reads SCHEDULES from the schedules.py of every installed app that has one
+(papers, subscriptions, digests: each a list of
+dict(name, task, crontab=dict(minute=..., hour=..., ...)) in UTC).
 Existing entries are updated by name; an entry an operator disabled in the
 admin stays disabled. Beat (DatabaseScheduler) picks the changes up by itself.
 """
@@ -9,17 +10,17 @@ from __future__ import annotations
 
 import importlib
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-MODULES = ("subscriptions.schedules", "papers.schedules")
 CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
 
 
 def schedules() -> list[dict]:
     found = []
-    for name in MODULES:
+    for name in [f"{config.name}.schedules" for config in apps.get_app_configs()]:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -20,7 +20,7 @@ import time
 from django.conf import settings
 from django.core.signing import b62_encode, b64_encode
 
-from .tokens import token_make, token_read
+from subscriptions.tokens import token_make, token_read
 
 _MACS: dict[tuple[str, str], hmac.HMAC] = {}
 _VERIFIED: dict[str, bool] = {}  # SECRET_KEY -> do the fast tokens equal token_make's?

@@ -1,7 +1,7 @@
 """Digest headers and MIME: the bytes that go to the SMTP server, or the same as a Django message.
 
-Built by hand from parts that are already bytes (subscriptions.digest_render
-keeps every card as SMTP-ready bytes), because email.message costs more than
+Built by hand from parts that are already bytes (digests.render keeps every
+card as SMTP-ready bytes), because email.message costs more than
 the rest of an email put together; tests parse the result back with the
 standard library's email parser, and a test keeps the two in agreement.
 """
@@ -11,16 +11,47 @@ import binascii
 import datetime as dt
 import time
 import uuid
+from dataclasses import dataclass
 from email.utils import formatdate, parseaddr
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
 
-if TYPE_CHECKING:
-    from .digest_render import RenderedDigest
+
+@dataclass
+class RenderedDigest:
+    subject: str
+    preheader: str
+    text: str
+    headers: dict[str, str]
+    message_id: str
+    to: str
+    shown: int  # papers in the email; the rest are "more on the site"
+    html_data: list[bytes]  # the HTML as SMTP bytes (UTF-8, CRLF), in pieces: cards come cached
+    html_longest: int = 0  # the longest line of it, in bytes (8bit MIME allows 998)
+
+    @property
+    def html_size(self) -> int:
+        return sum(map(len, self.html_data))
+
+    @property
+    def html(self) -> str:
+        """The HTML part as text (the Django message, previews and tests ask for it; SMTP does not)."""
+        return b"".join(self.html_data).decode().replace("\r\n", "\n")
+
+
+def wire(text: str) -> tuple[bytes, int]:
+    """(UTF-8 bytes with CRLF line ends and no bare CR, the longest line in bytes): a MIME body as is."""
+    data = text.replace("\r", "").replace("\n", "\r\n").encode()
+    return data, longest_line(data)
+
+
+def longest_line(data: bytes) -> int:
+    """The longest CRLF-separated line of `data`, in bytes (SMTP allows 998)."""
+    return max(map(len, data.split(b"\r\n")))
+
 
 _ADDRESS: dict[str, tuple[str, str, str]] = {}
 _DATE = [0, ""]
@@ -88,8 +119,6 @@ def message_bytes(r: RenderedDigest, *, eight_bit: bool = True) -> bytes:
     line fits SMTP's 998 bytes: the cached cards are already bytes, nothing is
     encoded per email, and the server reads a third fewer bytes. Otherwise, base64.
     """
-    from .digest_render import wire
-
     boundary = f"=_digest_{uuid.uuid4().hex}"  # "=_" occurs in neither base64 nor our HTML
     text, text_longest = wire(r.text)
     html_longest = r.html_longest

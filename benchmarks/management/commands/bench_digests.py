@@ -631,7 +631,7 @@ class Command(BaseCommand):
         """The same call `send_digests --date` makes; under cProfile with --profile."""
         import inspect
 
-        from subscriptions.services.digests import digests_run_day
+        from digests.services.day import digests_run_day
 
         kwargs = dict(digest_date=o["date"], wait=True, timeout=o["timeout"])
         if o["batch_size"]:

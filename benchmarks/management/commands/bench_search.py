@@ -34,8 +34,8 @@ from django.db import connection, transaction
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
+from benchmarks.management.commands.bench_match import ACRONYMS, HEADS, MODIFIERS, TERMS, generate_papers
 from papers import views
-from papers.management.commands.bench_match import ACRONYMS, HEADS, MODIFIERS, TERMS, generate_papers
 from papers.models import Listing, Paper, SearchEntry
 from papers.search_index import paper_codes, trend_key
 from subscriptions import views as subscription_views

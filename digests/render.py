@@ -1,4 +1,4 @@
-"""Digest emails, assembled fast: the digest half of subscriptions/emails.py.
+"""Digest emails, assembled fast: the digest half of subscriptions/emails.py (the one builder).
 
 The digest is written as ordinary templates (emails/digest-subject.txt,
 digest-body.txt, digest-body.html and the per-paper digest-card.*), styled by
@@ -18,7 +18,7 @@ of milliseconds each, so they run once per process instead:
 
 `render_reference` renders the same email the slow way (templates + premailer
 on the whole document); a test keeps the two identical. Each card also keeps
-its SMTP-ready bytes, and subscriptions.digest_mime turns a RenderedDigest into
+its SMTP-ready bytes, and digests.mime turns a RenderedDigest into
 the message's bytes or a Django message.
 """
 from __future__ import annotations
@@ -28,7 +28,6 @@ import logging
 import re
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 from html import escape  # what django.utils.html.escape calls, minus its lazy-string wrapper
 
@@ -38,11 +37,11 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from papers.note_email import EMAIL_NOTE_CHARS
+from subscriptions.emails import inline_css
 
-from .digest_content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, note_cut, shorten
-from .digest_mime import digest_message_id, envelope_sender, sender_domain
-from .digest_tokens import digest_token
-from .emails import inline_css
+from .content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, note_cut, shorten
+from .mime import RenderedDigest, digest_message_id, envelope_sender, longest_line, sender_domain, wire
+from .tokens import digest_token
 
 logger = logging.getLogger(__name__)
 
@@ -94,28 +93,6 @@ class Skeleton:
         return "".join(parts)
 
 
-@dataclass
-class RenderedDigest:
-    subject: str
-    preheader: str
-    text: str
-    headers: dict[str, str]
-    message_id: str
-    to: str
-    shown: int  # papers in the email; the rest are "more on the site"
-    html_data: list[bytes]  # the HTML as SMTP bytes (UTF-8, CRLF), in pieces: cards come cached
-    html_longest: int = 0  # the longest line of it, in bytes (8bit MIME allows 998)
-
-    @property
-    def html_size(self) -> int:
-        return sum(map(len, self.html_data))
-
-    @property
-    def html(self) -> str:
-        """The HTML part as text (the Django message, previews and tests ask for it; SMTP does not)."""
-        return b"".join(self.html_data).decode().replace("\r\n", "\n")
-
-
 def _shape(values: dict) -> tuple[bool, ...]:
     t = values["text"]
     return (bool(t["authors"]), bool(t["abstract"]), bool(t["arxiv_url"]), bool(t["code_url"]))
@@ -132,13 +109,13 @@ def _shell_values(d: DigestInput, shown: list, more: int) -> tuple[dict[str, str
         "preheader": shorten(f"Top: {titles}", 140),
         "headline": headline,
         "date_label": _date_label(d.digest_date),
-        "web_url": _url("digest_view", digest_token(subscriber_id=d.subscriber_id, token_version=d.token_version,
+        "web_url": _url("digests:digest_view", digest_token(subscriber_id=d.subscriber_id, token_version=d.token_version,
                                                      purpose="digest", extra=d.digest_date.isoformat())),
         "email": d.email,
         "keywords": ", ".join(d.keywords) or "your keywords",
         "frequency": d.frequency,
-        "manage_url": _url("manage", _token(d, "manage")),
-        "unsubscribe_url": _url("unsubscribe", unsubscribe),
+        "manage_url": _url("subscriptions:manage", _token(d, "manage")),
+        "unsubscribe_url": _url("subscriptions:unsubscribe", unsubscribe),
         "more_label": f"{more} more paper{'s' if more != 1 else ''}",
         "site_url": settings.SITE_URL,
     }
@@ -169,7 +146,7 @@ def _token(d: DigestInput, purpose: str) -> str:
 
 def _url(name: str, token: str) -> str:
     prefix, suffix = _cache_get("url", name, lambda: (settings.SITE_URL + reverse(
-        f"subscriptions:{name}", args=[_ph("token")])).split(_ph("token")))
+        name, args=[_ph("token")])).split(_ph("token")))
     return f"{prefix}{token}{suffix}"
 
 
@@ -285,16 +262,6 @@ class Card:
         self.text = text  # with \0 where its number goes
 
 
-def wire(text: str) -> tuple[bytes, int]:
-    """(UTF-8 bytes with CRLF line ends and no bare CR, the longest line in bytes): a MIME body as is."""
-    data = text.replace("\r", "").replace("\n", "\r\n").encode()
-    return data, _longest(data)
-
-
-def _longest(data: bytes) -> int:
-    return max(map(len, data.split(b"\r\n")))
-
-
 def _card(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> Card:
     """One paper's card, cached per paper version, matched keywords, highlighted words and abstract length."""
     key = (paper.id, paper.version, matched, terms, abstract_chars)
@@ -322,7 +289,7 @@ def render_digest(d: DigestInput) -> RenderedDigest:
 
     Too big: abstracts are shortened first, then dropped, then the editor's note
     moves to the site (a link to the day page), then papers move into "N more on
-    the site" down to one. Every card field is capped (digest_content), so the
+    the site" down to one. Every card field is capped (digests.content), so the
     last step always fits; if it ever does not, the error is logged and the email sent.
     """
     _check_generation()
@@ -378,7 +345,7 @@ def _assemble(d: DigestInput, shown: list, abstract_chars: int, note_chars: int)
         subject=values["subject"], preheader=values["preheader"], text=text_skel.fill(text_values),
         headers=_headers(d, message_id, unsubscribe), message_id=message_id, to=d.email, shown=len(shown),
         html_data=[head_data, *[c.data for c in cards], tail_data],
-        html_longest=max(_longest(head_data), _longest(tail_data), *[c.longest for c in cards]),
+        html_longest=max(longest_line(head_data), longest_line(tail_data), *[c.longest for c in cards]),
     )
 
 
@@ -389,7 +356,7 @@ def _message_id(d: DigestInput) -> str:
 
 
 def _headers(d: DigestInput, message_id: str, unsubscribe_token: str) -> dict[str, str]:
-    one_click = _url("one_click_unsubscribe", unsubscribe_token)
+    one_click = _url("subscriptions:one_click_unsubscribe", unsubscribe_token)
     return {
         "Message-ID": message_id,
         # The mailto's subject carries the token: mail to it reaches subscriptions.webhooks

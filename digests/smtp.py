@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import get_connection
 
-from .errors import is_transient
+from subscriptions.errors import is_transient
 
 
 class Outcome(enum.Enum):

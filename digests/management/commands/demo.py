@@ -15,10 +15,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from digests.services.day import digests_run_day
 from papers.selectors import latest_listing_date
 from papers.services import papers_import_text
 from subscriptions.models import Subscriber
-from subscriptions.services.digests import digests_run_day
 from subscriptions.services.subscribers import subscriber_create_confirmed
 
 DEMO_DATA = Path(settings.BASE_DIR) / "papers" / "demo_data"

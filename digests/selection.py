@@ -50,10 +50,11 @@ from django.db.models import Max, OuterRef, QuerySet, Subquery
 from papers.models import DailyNote, Listing, Paper
 from papers.search import PaperIndex
 from papers.selectors import paper_trending_scores
+from subscriptions.models import Digest, Keyword, Subscriber
 
-from .digest_content import DigestInput, PaperData, note_from_markdown, paper_data, paper_version
-from .digest_render import MAX_PAPERS, RenderedDigest, render_digest
-from .models import Digest, Keyword, Subscriber
+from .content import DigestInput, PaperData, note_from_markdown, paper_data, paper_version
+from .mime import RenderedDigest
+from .render import MAX_PAPERS, render_digest
 
 TREND_WEIGHT = 2.0
 FIRST_WINDOW_DAYS = {Subscriber.Frequency.DAILY: 1, Subscriber.Frequency.WEEKLY: 7}

@@ -1,7 +1,7 @@
 """What a digest email says, as plain values: the papers' cards, the editor's note, the recipient.
 
-No HTML layout here (subscriptions.digest_render) and no queries
-(subscriptions.digest_selection reads the rows and builds these).
+No HTML layout here (digests.render) and no queries
+(digests.selection reads the rows and builds these).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from papers.note_email import EmailNote, note_email_cut, note_email_render
 from papers.search import highlight
 
 # Caps on what a card shows, so that no paper, however its fields were filled,
-# can take the email past Gmail's 102 KB on its own (subscriptions.digest_render).
+# can take the email past Gmail's 102 KB on its own (digests.render).
 ABSTRACT_CHARS = 320
 TITLE_CHARS = 300
 MAX_AUTHORS = 6

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from subscriptions.services.digests import digests_run_day
+from digests.services.day import digests_run_day
 
 
 def _date(value: str) -> dt.date:

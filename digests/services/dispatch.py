@@ -1,6 +1,6 @@
 """The hourly dispatch: whose local send hour is now, in every time zone, and their digests built.
 
-The build and the enqueue are services.digests'; this module only decides who
+The build and the enqueue are build.py's; this module only decides who
 is due at this hour (docs/digests.md, "Dispatch and time zones").
 """
 from __future__ import annotations
@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Subscriber
-from .digests import BuildCounts, digests_build_and_enqueue
+from subscriptions.models import Subscriber
 
-__all__ = ["CATCH_UP_HOURS", "digests_dispatch", "local_hours"]
+from .build import BuildCounts, digests_build_and_enqueue
+
+__all__ = ["CATCH_UP_HOURS", "DISPATCH_TASK", "digests_dispatch", "local_hours"]
 
 logger = logging.getLogger(__name__)
 
+DISPATCH_TASK = "subscriptions.tasks.digests_dispatch"  # digests/tasks.py, digests/schedules.py
 DISPATCH_EARLY_TOLERANCE = dt.timedelta(minutes=5)  # a beat firing this early serves the hour about to begin
 CATCH_UP_HOURS = 6  # a missed hourly run is made up this long after, the same local day
 

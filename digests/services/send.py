@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from ..digest_mailer import ConnectionTrouble, Item, Outcome, Result, SenderRefused, SmtpBatchSender, batch_sender
-from ..digest_mime import email_message, envelope_sender, message_bytes
-from ..digest_render import render_digest
-from ..digest_selection import digest_inputs, digest_rows
-from ..errors import TransientError
-from ..models import DeliveryEvent, Digest, Subscriber
-from .deliverability import delivery_event_record
+from subscriptions.errors import TransientError
+from subscriptions.models import DeliveryEvent, Digest, Subscriber
+from subscriptions.services.deliverability import delivery_event_record
+
+from ..mime import email_message, envelope_sender, message_bytes
+from ..render import render_digest
+from ..selection import digest_inputs, digest_rows
+from ..smtp import ConnectionTrouble, Item, Outcome, Result, SenderRefused, SmtpBatchSender, batch_sender
 
 logger = logging.getLogger(__name__)
 

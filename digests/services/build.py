@@ -1,4 +1,4 @@
-"""Build, send and recover the daily digests: every write of the digest pipeline.
+"""Build the daily digests: who is due, their Digest rows, and the send tasks to enqueue.
 
 A Digest row is the delivery record (unique per subscriber and date):
 
@@ -25,47 +25,30 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
+from celery import current_app
 from django.db import connection, transaction
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
-from ..digest_selection import Selector, keywords_distinct, window_start
-from ..errors import TransientError
-from ..models import Digest, Keyword, Subscriber
-from .digest_sending import SendCounts, digest_send_batch, digests_release_stuck, relax_gc
+from subscriptions.models import Digest, Keyword, Subscriber
 
-__all__ = [
-    "BuildCounts", "DayCounts", "SendCounts", "digest_batches_enqueue", "digest_send_batch", "digests_build",
-    "digests_build_and_enqueue",
-    "digests_retry_failed", "digests_run_day", "digests_sweep_stuck", "subscribers_due",
-]
+from ..selection import Selector, keywords_distinct, window_start
+from ..selectors import digests_status_counts
+from .send import relax_gc
 
 logger = logging.getLogger(__name__)
 
 BUILD_CHUNK = 5_000  # subscribers per transaction of the build
 BATCH_SIZE = 500  # digests per send task: one SMTP connection each
-# Longer than the send task's hard time limit (tasks.py), so the sweeper never
-# touches a batch whose task may still be running.
-STUCK_AFTER = dt.timedelta(minutes=20)
-ORPHAN_DAYS = 2  # ready rows built longer ago are left alone by the sweeper (see the Digest admin)
-RUN_DAY_POLL = 0.25
-EAGER_RETRIES = (1.0, 4.0, 15.0)  # seconds between tries when no broker is there to retry
+# The send task's name (digests/tasks.py registers it under this name): this
+# module enqueues it by name, so it does not import the tasks that import it.
+SEND_BATCH_TASK = "subscriptions.tasks.digest_send_batch"
 
 
 @dataclass(frozen=True)
 class BuildCounts:
     built: int  # ready rows created: emails to send
     skipped: int  # skipped rows created: nothing new matched
-
-
-@dataclass(frozen=True)
-class DayCounts:
-    built: int
-    sent: int
-    skipped: int
-    failed: int
-    pending: int = 0  # ready or sending when we stopped waiting
 
 
 # --- build --------------------------------------------------------------------------------------
@@ -112,8 +95,8 @@ def digests_build(
     return _build(digest_date=digest_date, subscriber_ids=subscriber_ids, where=None, after_chunk=None)
 
 
-def digests_build_and_enqueue(*, digest_date: dt.date, where: Q) -> BuildCounts:
-    """digests_build for the due subscribers matching `where`, each chunk's ready rows enqueued as it commits."""
+def digests_build_and_enqueue(*, digest_date: dt.date, where: Q | None = None) -> BuildCounts:
+    """digests_build for the due subscribers (matching `where`), each chunk's ready rows enqueued as it commits."""
     return _build(digest_date=digest_date, subscriber_ids=None, where=where,
                   after_chunk=lambda low, high, ready: _enqueue_ready_of(digest_date, low, high, ready))
 
@@ -133,7 +116,7 @@ def _build_chunks(
     where: Q | None,
     after_chunk: Callable[[int, int, list[int] | None], None] | None,
 ) -> BuildCounts:
-    before = _status_counts(digest_date)
+    before = digests_status_counts(digest_date)
     due = subscribers_due(digest_date=digest_date, subscriber_ids=subscriber_ids, where=where)
     since = _earliest_window_start(due, digest_date)
     if since is None:
@@ -168,7 +151,7 @@ def _build_chunks(
                 last_digest_on=digest_date)
         if after_chunk is not None:
             after_chunk(chunk[0][0], chunk[-1][0], ready)
-    after = _status_counts(digest_date)
+    after = digests_status_counts(digest_date)
     skipped = after["skipped"] - before["skipped"]
     counts = BuildCounts(built=after["total"] - before["total"] - skipped, skipped=skipped)
     logger.info("digests_build date=%s due=%d built=%d skipped=%d papers=%d seconds=%.2f", digest_date,
@@ -250,19 +233,14 @@ def _insert_rows(rows: list[tuple], digest_date: dt.date) -> list[int] | None:
                 copy.write_row((sid, status, dumps(papers), dumps(matches), dumps(terms), total))
         cursor.execute(
             f"INSERT INTO {table} (subscriber_id, digest_date, status, papers, matches, terms, matched_count, "
-            "message_id, attempts, error, created_at) "
-            "SELECT subscriber_id, %s, status, papers, matches, terms, matched_count, '', 0, '', %s "
+            "reasons, message_id, attempts, error, created_at) "
+            "SELECT subscriber_id, %s, status, papers, matches, terms, matched_count, '{}'::jsonb, '', 0, '', %s "
             "FROM digest_build_rows ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING id, status",
             [digest_date, timezone.now()],
         )
         # The ids to enqueue come back with the insert: reading them back by date and
         # status made PostgreSQL walk every ready row of the day per chunk (quadratic).
         return sorted(pk for pk, status in cursor.fetchall() if status == Digest.Status.READY)
-
-
-def _status_counts(digest_date: dt.date) -> dict[str, int]:
-    counts = dict(Digest.objects.filter(digest_date=digest_date).order_by().values_list("status").annotate(n=Count("id")))
-    return {**{s: counts.get(s, 0) for s in Digest.Status.values}, "total": sum(counts.values())}
 
 
 # --- enqueue ------------------------------------------------------------------------------------
@@ -275,12 +253,13 @@ def digest_batches_enqueue(*, digest_date: dt.date, batch_size: int = BATCH_SIZE
     """
     ids = list(Digest.objects.filter(digest_date=digest_date, status=Digest.Status.READY).order_by("id")
                .values_list("id", flat=True))
-    return _enqueue(ids, batch_size)
+    return digests_enqueue(digest_ids=ids, batch_size=batch_size)
 
 
-def _enqueue(ids: list[int], batch_size: int = BATCH_SIZE) -> int:
-    from ..tasks import digest_send_batch as send_task
-
+def digests_enqueue(*, digest_ids: list[int], batch_size: int = BATCH_SIZE) -> int:
+    """Enqueue a send task per `batch_size` of these ids, after the transaction commits. Returns the batch count."""
+    send_task = current_app.tasks[SEND_BATCH_TASK]  # NotRegistered if digests/tasks.py was not loaded
+    ids = digest_ids
     batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
     for batch in batches:
         transaction.on_commit(lambda batch=batch: send_task.delay(batch))
@@ -294,128 +273,4 @@ def _enqueue_ready_of(digest_date: dt.date, low: int, high: int, ready: list[int
         ready = list(Digest.objects.filter(digest_date=digest_date, status=Digest.Status.READY,
                                            subscriber_id__gte=low, subscriber_id__lte=high)
                      .order_by("id").values_list("id", flat=True))
-    _enqueue(ready)
-
-
-# --- recover ------------------------------------------------------------------------------------
-
-
-def digests_sweep_stuck(*, older_than: dt.timedelta = STUCK_AFTER, now: dt.datetime | None = None) -> int:
-    """Recover rows a dead worker left in `sending`; re-enqueue ready rows nobody picked up. Returns rows made ready.
-
-    A row claimed more than `older_than` ago whose message was never handed over
-    goes back to ready; the one row per dead connection that was in flight
-    (message_id set) is marked failed, since the server may have it: at most
-    once, never twice. Conditional updates: safe to run anywhere, any time.
-
-    With a broker, ready rows nobody has touched for `older_than` (released here,
-    or whose enqueue was lost) get new send tasks at once, instead of waiting for
-    Redis to hand the dead worker's task to someone else (visibility_timeout, an
-    hour), as soon as no task is waiting in the broker: until then they may just
-    be in line. Without one (embedded mode) they wait for the next `send_digests`:
-    a sweep should not start sending mail from whatever process called it.
-    """
-    now = now or timezone.now()
-    cutoff = now - older_than
-    failed, reset = digests_release_stuck(cutoff=cutoff)
-    orphans = []
-    waiting = tasks_waiting()
-    if waiting:
-        # Rows still in line behind a long send (a slow provider, a million subscribers)
-        # look forgotten after 20 minutes too: wait until the queue is empty, or each
-        # sweep would add a second, third... task for every one of them.
-        logger.info("digests_sweep_stuck: %d tasks waiting in the broker, ready rows left in line", waiting)
-    elif not settings.CELERY_TASK_ALWAYS_EAGER:
-        orphans = list(
-            Digest.objects.filter(status=Digest.Status.READY, created_at__gte=now - dt.timedelta(days=ORPHAN_DAYS))
-            .filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, created_at__lt=cutoff))
-            .order_by("id").values_list("id", flat=True)
-        )
-    batches = _enqueue(orphans)
-    if failed or reset or orphans:
-        logger.warning("digests_sweep_stuck in_flight_failed=%d reset=%d requeued=%d batches=%d",
-                       failed, reset, len(orphans), batches)
-    return reset
-
-
-def tasks_waiting() -> int | None:
-    """Messages waiting in the broker's default queue; None without a broker or when it cannot say."""
-    if not settings.CELERY_BROKER_URL:
-        return None
-    from celery import current_app
-    from kombu.exceptions import ChannelError
-
-    try:
-        with current_app.connection_for_read() as conn:
-            queue = current_app.conf.task_default_queue
-            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
-    except ChannelError:
-        return 0  # no such queue: Redis drops the key of an empty list
-    except Exception as exc:  # the broker is down: the sweep should still free rows
-        logger.warning("digests_sweep_stuck: could not read the broker's queue: %s", exc)
-        return None
-
-
-def digests_retry_failed(*, digest_ids: Iterable[int]) -> int:
-    """Put failed digests back to ready and enqueue them (admin "retry failed"). Returns how many."""
-    ids = list(digest_ids)
-    with transaction.atomic():
-        retry = list(Digest.objects.filter(pk__in=ids, status=Digest.Status.FAILED).values_list("id", flat=True))
-        changed = Digest.objects.filter(pk__in=retry, status=Digest.Status.FAILED).update(
-            status=Digest.Status.READY, message_id="", claimed_at=None)
-        _enqueue(retry)
-    return changed
-
-
-# --- the whole day ----------------------------------------------------------------------------------
-
-
-def digests_run_day(*, digest_date: dt.date, wait: bool = True, timeout: float = 3600) -> DayCounts:
-    """Build and send every due digest for a date, end to end; counts are this run's.
-
-    With no broker (embedded mode) everything runs here, batch after batch. With
-    a broker, batches go to the workers as soon as each chunk is built, and we
-    poll the rows until none of the date is ready or sending (or `timeout`).
-    Re-running is safe: nothing is built or sent twice.
-    """
-    before = _status_counts(digest_date)
-    deadline = time.monotonic() + timeout
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        built = _build(digest_date=digest_date, subscriber_ids=None, where=None, after_chunk=None)
-        ids = list(Digest.objects.filter(digest_date=digest_date, status=Digest.Status.READY).order_by("id")
-                   .values_list("id", flat=True))
-        for at in range(0, len(ids), BATCH_SIZE):
-            _send_here(ids[at : at + BATCH_SIZE], deadline)
-    else:
-        digest_batches_enqueue(digest_date=digest_date)  # rows an earlier run left ready
-        built = _build(digest_date=digest_date, subscriber_ids=None, where=None,
-                       after_chunk=lambda low, high, ready: _enqueue_ready_of(digest_date, low, high, ready))
-        while wait and _any_unsettled(digest_date) and time.monotonic() < deadline:
-            time.sleep(RUN_DAY_POLL)
-    after = _status_counts(digest_date)
-    return DayCounts(built=built.built, sent=after["sent"] - before["sent"], skipped=built.skipped,
-                     failed=after["failed"] - before["failed"], pending=_unsettled(digest_date))
-
-
-def _unsettled(digest_date: dt.date) -> int:
-    return Digest.objects.filter(digest_date=digest_date,
-                                 status__in=[Digest.Status.READY, Digest.Status.SENDING]).count()
-
-
-def _any_unsettled(digest_date: dt.date) -> bool:
-    # Polled a few times a second while the workers send: EXISTS stops at the first row.
-    return Digest.objects.filter(digest_date=digest_date,
-                                 status__in=[Digest.Status.READY, Digest.Status.SENDING]).exists()
-
-
-def _send_here(ids: list[int], deadline: float) -> None:
-    """One batch in this process, retrying transient failures a few times (no broker to do it)."""
-    for pause in (*EAGER_RETRIES, None):
-        try:
-            digest_send_batch(digest_ids=ids)
-            return
-        except TransientError as exc:
-            if pause is None or time.monotonic() + pause > deadline:
-                logger.warning("digest batch left for later (%d digests): %s", len(ids), exc)
-                return
-            time.sleep(pause)
+    digests_enqueue(digest_ids=ready)

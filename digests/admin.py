@@ -12,13 +12,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from ..digest_mime import email_message, sender_domain
-from ..digest_selection import digest_preview
-from ..errors import message_send
-from ..models import Digest, Subscriber
-from ..services.digests import digests_retry_failed
+from subscriptions.errors import message_send
+from subscriptions.models import Digest, Subscriber
+
+from .mime import email_message, sender_domain
+from .selection import digest_preview
+from .services.sweep import digests_retry_failed
 
 COUNT_DAYS = 14
 
@@ -67,8 +69,6 @@ class DigestAdmin(admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview_link(self, obj: Digest):
-        from django.utils.html import format_html
-
         url = reverse("admin:subscriptions_digest_preview")
         return format_html('<a href="{}?subscriber={}&amp;date={}">preview</a>', url, obj.subscriber_id,
                            obj.digest_date.isoformat())

@@ -25,7 +25,7 @@ from digests.content import (
 )
 from digests.mime import email_message, message_bytes
 from digests.render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest, render_reference
-from digests.selection import digest_preview
+from digests.pages import digest_preview
 from digests.services.day import digests_run_day
 from papers.note_email import EMAIL_NOTE_CHARS, READ_ON_SITE
 from subscriptions.models import Digest, Subscriber

@@ -26,7 +26,7 @@ from tests.browser import (  # browser is the pytest fixture
     screenshot,
 )
 from tests.conftest import REPO
-from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
+from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -64,12 +64,36 @@ def seed_day() -> None:
         ListingFactory(paper=paper, listed_on=DAY, rank=rank, upvotes=100 - rank * 10)
 
 
-def emails_of_each_kind(client) -> dict[str, object]:
+README_PAPERS = [
+    ("Scaling Diffusion Transformers to Video", 131,
+     "We train diffusion transformers on 40 million video clips and find that quality keeps improving with model "
+     "size. Our largest model generates minute-long clips at 1080p and sets a new state of the art on UCF-101."),
+    ("Retrieval-Augmented Generation for Long Documents", 88,
+     "Long documents defeat retrieval that works on passages. We index sections hierarchically and let the "
+     "generator ask for more context, halving hallucinated citations on three long-document QA benchmarks."),
+    ("Speech Recognition Without Labels", 64,
+     "A self-supervised speech model, pretrained on 100k hours of unlabelled audio, reaches 4.1% word error "
+     "rate on LibriSpeech test-other with no transcribed data at all, using a learned phone inventory."),
+]
+
+
+def seed_readme_day() -> None:
+    """A day as the README shows it: real-looking papers and an editor's note."""
+    for rank, (title, upvotes, abstract) in enumerate(README_PAPERS, 1):
+        paper = PaperFactory(title=title, upvotes=upvotes, abstract=abstract, comments="12 pages, 5 figures",
+                             github_url="https://github.com/example/code" if rank != 2 else "",
+                             authors=["Ada Lovelace", "Alan Turing", "Grace Hopper", "Katherine Johnson"])
+        ListingFactory(paper=paper, listed_on=DAY, rank=rank, upvotes=upvotes)
+    DailyNoteFactory(date=DAY, body="A strong day for **diffusion**: the video paper is worth your coffee.")
+
+
+def emails_of_each_kind(client, *, seed=seed_day, keywords: str = "diffusion") -> dict[str, object]:
     """The confirmation, manage-link and digest emails, from the public ways in."""
-    seed_day()
+    seed()
     client.post("/subscribe/", {"email": "new@example.org", "keywords": "diffusion", "timezone": "UTC"})
     reader = SubscriberFactory(email="reader@example.org", send_hour=0, timezone="UTC")
-    KeywordFactory(subscriber=reader, text="diffusion")
+    for text in keywords.split(", "):
+        KeywordFactory(subscriber=reader, text=text)
     client.post("/link/", {"email": "reader@example.org"})
     call_command("send_digests", "--date", DAY.isoformat(), verbosity=0)
     by_kind = {}
@@ -124,7 +148,8 @@ def test_it_keeps_each_matched_line_inside_its_card_in_view_in_browser(browser, 
 def test_readme_digest_email_picture(browser, client, settings):  # noqa: F811
     """docs/digest-email.png: the digest as a desktop mail client shows it (with its styles)."""
     settings.SITE_URL = "https://papers.example.org"
-    digest = emails_of_each_kind(client)["digest"]
+    sent = emails_of_each_kind(client, seed=seed_readme_day, keywords="diffusion, retrieval, speech recognition")
+    digest = sent["digest"]
     page = SCREENSHOTS / "digest-email.html"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(html_of(digest), encoding="utf-8")

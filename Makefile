@@ -45,7 +45,7 @@ $(AXE): package.json package-lock.json
 	@touch $@
 
 demo: install
-	$(PY) manage.py demo
+	DEBUG=true $(PY) manage.py demo
 
 test: install system-deps browser-deps
 	$(BIN)/pytest

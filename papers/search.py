@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from html import escape as html_escape  # django's escape, without wrapping every piece in SafeString
 
 from django.utils.html import escape
@@ -48,6 +48,7 @@ __all__ = [
     "PaperIndex",
     "highlight",
     "keyword_alternatives",
+    "keyword_form_found",
     "keyword_topics",
     "normalize_keyword",
 ]
@@ -441,6 +442,21 @@ def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
 
 
 # --- site search and highlighting ---------------------------------------------------------
+
+
+@lru_cache(maxsize=50_000)  # per distinct card: a digest run renders the same ones many times
+def keyword_form_found(keyword: str, terms: tuple[str, ...]) -> str | None:
+    """Which of a match's `terms` the keyword was found as, when not as typed: for the
+    email's line "CNN, as “convolutional neural network”". None when a term is the
+    keyword itself (in any spelling), or none is one of its glossary expansions."""
+    try:
+        index = PaperIndex.build((n, term, "") for n, term in enumerate(terms))
+        if not terms or index.match(keyword, expand=False):
+            return None
+        found = index.match(keyword)
+    except KeywordError:
+        return None
+    return terms[min(m.paper_id for m in found)] if found else None
 
 
 def keyword_topics(keyword: str) -> Expansion:

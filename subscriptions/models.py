@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
 
 
@@ -43,6 +44,10 @@ class Subscriber(models.Model):
     # Bumped to revoke every signed link sent so far ("sign out everywhere", delete).
     token_version = models.PositiveIntegerField(default=1)
     hard_bounces = models.PositiveSmallIntegerField(default=0)
+    # Set in the signup's transaction when a confirmation email is owed; the
+    # sending task clears it (its claim), so one the broker never got (Redis
+    # down) is found and sent by the sweeper once the broker is back.
+    confirmation_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_digest_on = models.DateField(null=True, blank=True, help_text="Date of the last digest built for them.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -65,7 +70,10 @@ class Keyword(models.Model):
     normalized = models.CharField(max_length=200, help_text="The matcher's normalized form.")
     # What the subscriber switched off of what the keyword also matches: the keys of
     # papers.topics Alternatives ("convolutional neural network" for CNN, say).
-    disabled_expansions = models.JSONField(default=list, blank=True)
+    # db_default too: bulk writers that name their columns (COPY in the benchmark) need not know it.
+    disabled_expansions = models.JSONField(
+        default=list, blank=True, db_default=Value([], output_field=models.JSONField())
+    )
 
     class Meta:
         ordering = ["id"]

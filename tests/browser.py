@@ -45,12 +45,19 @@ def browser(tmp_path):
                  "--no-first-run", f"--user-data-dir={tmp_path / 'chrome-profile'}", "--window-size=1280,900",
                  "--lang=en-US"):
         options.add_argument(flag)
+    # The console, for csp_violations(): Chromium logs each blocked script or style there.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def csp_violations(driver) -> list[str]:
+    """Console messages about the Content-Security-Policy blocking something since the last call."""
+    return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
 
 
 def at_width(driver, label: str) -> None:

@@ -64,6 +64,10 @@ class SubscriberFactory(DjangoModelFactory):
     email = factory.Sequence(lambda n: f"reader{n}@example.org")
     status = Subscriber.Status.ACTIVE
     confirmed_at = factory.LazyFunction(lambda: dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
+    # A pending sign-up is owed its confirmation email, as subscriber_signup leaves it.
+    confirmation_due_at = factory.LazyAttribute(
+        lambda o: dt.datetime(2024, 3, 1, tzinfo=dt.UTC) if o.status == Subscriber.Status.PENDING else None
+    )
 
 
 def _normalized(text: str) -> str:

@@ -32,8 +32,9 @@ from django.utils import timezone
 
 from subscriptions.models import Digest, Keyword, Subscriber
 
-from ..selection import Selector, keywords_distinct, window_start
+from ..selection import Selector, keyword_match_key, keywords_distinct, window_start
 from ..selectors import digests_status_counts
+from ..tailor import PLAIN, select_tailored, tailorings
 from .send import relax_gc
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def _build_chunks(
     while True:
         # Chunk by chunk in id order, so memory stays flat however many subscribers are due.
         chunk = list(scheduled.filter(pk__gt=last_id).order_by("id")
-                     .values_list("id", "last_digest_on", "frequency")[:BUILD_CHUNK])
+                     .values_list("id", "last_digest_on", "frequency", "trending")[:BUILD_CHUNK])
         if not chunk:
             break
         last_id = chunk[-1][0]
@@ -175,68 +176,94 @@ def _earliest_window_start(due: QuerySet[Subscriber], digest_date: dt.date) -> d
 def _chunk_rows(chunk: list[tuple], selector: Selector, digest_date: dt.date) -> list[tuple]:
     # Ranges of ids, not IN lists: psycopg binds 5,000 parameters in Python, slowly.
     low, high = chunk[0][0], chunk[-1][0]
-    keywords: dict[int, list[tuple[str, str]]] = {sid: [] for sid, _, _ in chunk}
-    for sid, text, normalized in (
-        Keyword.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high).order_by("subscriber_id", "id")
-        .values_list("subscriber_id", "text", "normalized")
+    keywords: dict[int, list[tuple[str, str]]] = {sid: [] for sid, *_ in chunk}
+    chunk_keywords = Keyword.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high)
+    # Switched-off expansions are rare: read them apart, not as a JSON column on every row.
+    switched = dict(chunk_keywords.exclude(disabled_expansions=[]).values_list("id", "disabled_expansions"))
+    for keyword_id, sid, text, normalized in (
+        chunk_keywords.order_by("subscriber_id", "id").values_list("id", "subscriber_id", "text", "normalized")
     ):
         if sid in keywords:
-            keywords[sid].append((text, normalized))
+            keywords[sid].append((text, keyword_match_key(normalized, switched[keyword_id])
+                                  if keyword_id in switched else normalized))
     # The previous digest's papers: its window may share its first day with this one.
     previous: dict[tuple[int, dt.date], frozenset[int]] = {}
-    lasts = {last for _, last, _ in chunk if last is not None}
+    lasts = {last for _, last, *_ in chunk if last is not None}
     if lasts:
         for sid, day, papers in Digest.objects.filter(
             subscriber_id__gte=low, subscriber_id__lte=high, digest_date__in=lasts
         ).values_list("subscriber_id", "digest_date", "papers"):
             previous[(sid, day)] = frozenset(papers)
+    # Trending choices, words to keep out, authors, votes: a few range queries, and
+    # only the readers who set any of them leave Selector.select's fast path.
+    tailored = tailorings(low=low, high=high, trending={sid: trending for sid, _, _, trending in chunk})
     rows = []
-    for sid, last, frequency in chunk:
+    for sid, last, frequency, _ in chunk:
         start = window_start(last_digest_on=last, digest_date=digest_date, frequency=frequency)
         found = None
-        if start <= digest_date and keywords[sid]:
-            found = selector.select(keywords[sid], start, exclude=previous.get((sid, last), frozenset()))
+        tailoring = tailored.get(sid, PLAIN)
+        if start <= digest_date and (keywords[sid] or not tailoring.plain):
+            found = select_tailored(selector, keywords[sid], start, exclude=previous.get((sid, last), frozenset()),
+                                    tailoring=tailoring)
         if found is None:
-            rows.append((sid, Digest.Status.SKIPPED, [], {}, {}, 0))
+            rows.append((sid, Digest.Status.SKIPPED, [], {}, {}, 0, {}))
         else:
             rows.append((sid, Digest.Status.READY, found.papers, {str(p): k for p, k in found.matched.items()},
-                         {str(p): t for p, t in found.terms.items()}, found.total))
+                         {str(p): t for p, t in found.terms.items()}, found.total,
+                         {str(p): r for p, r in found.reasons.items()}))
     return rows
 
 
 def _insert_rows(rows: list[tuple], digest_date: dt.date) -> list[int] | None:
     """INSERT the rows, skipping any (subscriber, date) that exists: ON CONFLICT DO NOTHING.
 
-    On PostgreSQL through COPY into a temporary table, then one INSERT ... SELECT:
+    Also skips the rows of subscribers who are gone or no longer active by now:
+    the rows were computed outside this transaction, and a reader may delete
+    their account or pause meanwhile. Their row is left out; a deleted
+    subscriber's row would fail the chunk's commit (foreign key) and lose
+    everyone else's digest in it. Call inside the chunk's transaction.
+
+    On PostgreSQL through COPY into a temporary table, then one INSERT ... SELECT
+    joined to the live subscriber rows, which it locks FOR KEY SHARE until commit
+    (a concurrent delete waits for the chunk, then removes its row with it):
     bulk_create's parameter binding (psycopg client-side, in Python) cost 14 s
     per 20,000 rows of JSON here, COPY a fraction of a second. Other databases get
-    bulk_create(ignore_conflicts=True), the same statement in effect.
+    bulk_create(ignore_conflicts=True) of the rows whose subscriber is active,
+    read in this transaction (SQLite's BEGIN IMMEDIATE holds every writer off).
     """
+    if not rows:
+        return []
     if connection.vendor != "postgresql":
+        active = set(Subscriber.objects.filter(pk__gte=rows[0][0], pk__lte=rows[-1][0],
+                                               status=Subscriber.Status.ACTIVE).values_list("pk", flat=True))
         Digest.objects.bulk_create(
             [Digest(subscriber_id=sid, digest_date=digest_date, status=status, papers=papers, matches=matches,
-                    terms=terms, matched_count=total) for sid, status, papers, matches, terms, total in rows],
+                    terms=terms, matched_count=total, reasons=reasons)
+             for sid, status, papers, matches, terms, total, reasons in rows if sid in active],
             ignore_conflicts=True, batch_size=500,
         )
         return None
     dumps = json.dumps
-    table = Digest._meta.db_table
+    table, subscribers = Digest._meta.db_table, Subscriber._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS digest_build_rows (subscriber_id bigint, status varchar(8), "
-            "papers jsonb, matches jsonb, terms jsonb, matched_count integer) ON COMMIT DELETE ROWS"
+            "CREATE TEMPORARY TABLE IF NOT EXISTS digest_build_rows_v2 (subscriber_id bigint, status varchar(8), "
+            "papers jsonb, matches jsonb, terms jsonb, matched_count integer, reasons jsonb) ON COMMIT DELETE ROWS"
         )
         # Inside an outer transaction (a test, a request) there was no commit since the last chunk.
-        cursor.execute("TRUNCATE digest_build_rows")
-        with cursor.copy("COPY digest_build_rows FROM STDIN") as copy:
-            for sid, status, papers, matches, terms, total in rows:
-                copy.write_row((sid, status, dumps(papers), dumps(matches), dumps(terms), total))
+        cursor.execute("TRUNCATE digest_build_rows_v2")
+        with cursor.copy("COPY digest_build_rows_v2 FROM STDIN") as copy:
+            for sid, status, papers, matches, terms, total, reasons in rows:
+                copy.write_row((sid, status, dumps(papers), dumps(matches), dumps(terms), total,
+                                dumps(reasons) if reasons else "{}"))
         cursor.execute(
             f"INSERT INTO {table} (subscriber_id, digest_date, status, papers, matches, terms, matched_count, "
             "reasons, message_id, attempts, error, created_at) "
-            "SELECT subscriber_id, %s, status, papers, matches, terms, matched_count, '{}'::jsonb, '', 0, '', %s "
-            "FROM digest_build_rows ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING id, status",
-            [digest_date, timezone.now()],
+            "SELECT r.subscriber_id, %s, r.status, r.papers, r.matches, r.terms, r.matched_count, r.reasons, "
+            f"'', 0, '', %s FROM digest_build_rows_v2 r JOIN {subscribers} s ON s.id = r.subscriber_id "
+            "AND s.status = %s FOR KEY SHARE OF s "
+            "ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING id, status",
+            [digest_date, timezone.now(), Subscriber.Status.ACTIVE],
         )
         # The ids to enqueue come back with the insert: reading them back by date and
         # status made PostgreSQL walk every ready row of the day per chunk (quadratic).

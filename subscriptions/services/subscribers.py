@@ -26,7 +26,7 @@ from django.utils import timezone as dj_timezone
 from papers.search import normalize_keyword
 
 from ..emails import absolute_url, make_message
-from ..errors import message_send
+from ..errors import TransientError, message_send
 from ..models import DeliveryEvent, Digest, Keyword, Subscriber
 from ..tokens import MAX_AGE, subscriber_token
 
@@ -38,6 +38,10 @@ MAX_KEYWORD_LENGTH = 100
 MAX_EMAIL_LENGTH = 254
 MAX_LOCAL_PART_LENGTH = 64
 PENDING_TTL = timedelta(days=30)
+# An owed confirmation older than this was lost by the broker (or is stuck
+# behind a very long queue: the task's claim keeps that from sending twice).
+CONFIRMATION_SWEEP_AFTER = timedelta(minutes=5)
+CONFIRMATION_SWEEP_LIMIT = 1000
 
 Status = Subscriber.Status
 # States a confirmation link may (re)activate: never confirmed, or left and
@@ -176,7 +180,7 @@ def subscriber_signup(
         Subscriber.objects.filter(pk=subscriber.pk).update(
             timezone=timezone, trending=trending, updated_at=dj_timezone.now()
         )
-        _enqueue("send_confirmation_email", subscriber.pk)
+        _enqueue_confirmation(subscriber.pk)
         return SignupResult(subscriber.pk, created, "confirm")
 
 
@@ -387,7 +391,10 @@ def subscriber_send_fresh_link(*, email: str) -> str:
         return ""
     kind = "confirm" if subscriber.status == Status.PENDING else "manage"
     with transaction.atomic():
-        _enqueue("send_confirmation_email" if kind == "confirm" else "send_manage_link_email", subscriber.pk)
+        if kind == "confirm":
+            _enqueue_confirmation(subscriber.pk)
+        else:
+            _enqueue("send_manage_link_email", subscriber.pk)
     return kind
 
 
@@ -399,18 +406,24 @@ def subscriber_confirmation_resend(*, subscriber_id: int) -> bool:
     with transaction.atomic():
         if not Subscriber.objects.filter(pk=subscriber_id, status__in=CONFIRMABLE).exists():
             return False
-        _enqueue("send_confirmation_email", subscriber_id)
+        _enqueue_confirmation(subscriber_id)
     return True
 
 
 def subscriber_send_confirmation(*, subscriber_id: int) -> bool:
-    """Send the confirmation email now (called by the Celery task).
+    """Send the confirmation email that is owed now (called by the Celery task).
 
-    Skips (False) a subscriber who was erased or confirmed since it was queued.
-    Raises TransientError when the mail server fails in a way a retry can fix.
+    Claims it first with a conditional UPDATE of confirmation_due_at, so two
+    tasks for one owed email (a sign-up's and the sweeper's) send it once.
+    Skips (False) a subscriber who was erased or confirmed since it was queued,
+    or whose email another task already sent. Raises TransientError when the
+    mail server fails in a way a retry can fix; the email is owed again then.
     """
-    subscriber = Subscriber.objects.filter(pk=subscriber_id, status__in=CONFIRMABLE).first()
-    if subscriber is None:
+    rows = Subscriber.objects.filter(pk=subscriber_id, status__in=CONFIRMABLE)
+    if not rows.filter(confirmation_due_at__isnull=False).update(confirmation_due_at=None):
+        return False
+    subscriber = rows.first()
+    if subscriber is None:  # confirmed or erased between the claim and this read
         return False
     ctx = {
         "subscriber": subscriber,
@@ -418,8 +431,30 @@ def subscriber_send_confirmation(*, subscriber_id: int) -> bool:
         "confirm_url": subscriber_link(subscriber, "confirm"),
         "expires_days": MAX_AGE["confirm"].days,
     }
-    message_send(make_message("confirm", subscriber.email, ctx))
+    try:
+        message_send(make_message("confirm", subscriber.email, ctx))
+    except TransientError:
+        rows.filter(confirmation_due_at__isnull=True).update(confirmation_due_at=dj_timezone.now())
+        raise
     return True
+
+
+def subscribers_send_owed_confirmations(*, older_than: timedelta = CONFIRMATION_SWEEP_AFTER) -> int:
+    """Enqueue the confirmation emails owed for longer than `older_than` (the broker lost or never got them).
+
+    Run by beat every few minutes. Safe to run any time: the sending task
+    claims each email, so one that is still in the queue is not sent twice.
+    Returns how many were enqueued.
+    """
+    cutoff = dj_timezone.now() - older_than
+    owed = list(Subscriber.objects.filter(status__in=CONFIRMABLE, confirmation_due_at__lte=cutoff)
+                .values_list("pk", flat=True)[:CONFIRMATION_SWEEP_LIMIT])
+    for subscriber_id in owed:
+        # Not on_commit: there is no transaction here; a broker still down raises into beat's log.
+        _task("send_confirmation_email").delay(subscriber_id)
+    if owed:
+        log.info("re-enqueued %d owed confirmation emails (owed since before %s)", len(owed), cutoff.isoformat())
+    return len(owed)
 
 
 def subscriber_send_manage_link(*, subscriber_id: int) -> bool:
@@ -465,9 +500,20 @@ def _keywords_replace(subscriber: Subscriber, parsed: list[KeywordInput]) -> lis
 
 
 
-def _enqueue(task_name: str, subscriber_id: int) -> None:
+def _task(task_name: str):
     # By name: subscriptions/tasks.py imports this module (and registers its
     # tasks at start-up, apps.py); an unknown name raises NotRegistered.
-    task = current_app.tasks[f"subscriptions.tasks.{task_name}"]
+    return current_app.tasks[f"subscriptions.tasks.{task_name}"]
+
+
+def _enqueue_confirmation(subscriber_id: int) -> None:
+    # Owed in the caller's transaction: if the broker does not take the task
+    # after commit (Redis down), the sweeper still finds the row.
+    Subscriber.objects.filter(pk=subscriber_id).update(confirmation_due_at=dj_timezone.now())
+    _enqueue("send_confirmation_email", subscriber_id)
+
+
+def _enqueue(task_name: str, subscriber_id: int) -> None:
+    task = _task(task_name)
     # robust: a broker that is down is logged, never raised into the request.
     transaction.on_commit(lambda: task.delay(subscriber_id), robust=True)

@@ -117,6 +117,11 @@ class SinkHandler:
         self._messages: list[Received] = []
         self._refusals: list[Refusal] = []
         self.defer_first = 0  # answer 451 at end of DATA for the first N messages
+        # Mid-batch refusals: {n: reply} answers the n-th DATA (1-based, counting every DATA
+        # received) with that reply instead of queuing the message; a 421 also closes the
+        # connection, as a server shutting down or throttling does.
+        self.refuse_nth: dict[int, str] = {}
+        self._data_seen = 0
         self.reject_rcpt: set[str] = set()  # answer 550 at RCPT for these addresses
         self.reply_delay = 0.0  # seconds to wait before the 250 (a slow server)
         self.pipelining = True  # advertise PIPELINING (RFC 2920) like Postfix; False: one command at a time
@@ -141,6 +146,13 @@ class SinkHandler:
         if isinstance(raw, str):
             raw = raw.encode()
         with self._lock:
+            self._data_seen += 1
+            refusal = self.refuse_nth.get(self._data_seen)
+            if refusal:
+                self._refusals.append(Refusal(int(refusal[:3]), "DATA", tuple(envelope.rcpt_tos), time.monotonic()))
+                if refusal.startswith("421"):
+                    asyncio.get_running_loop().call_later(0.01, server.transport.close)
+                return refusal
             deferred = sum(1 for r in self._refusals if r.code == 451)
             if deferred < self.defer_first:
                 self._refusals.append(Refusal(451, "DATA", tuple(envelope.rcpt_tos), time.monotonic()))

@@ -5,6 +5,10 @@ papers/demo_data/, creates an admin user and a few confirmed demo subscribers,
 runs the day's digest job (Celery eager, mail written to var/mail/) and says
 where to look. Safe to run again: imports are upserts, subscribers are reused,
 and a digest already sent for a day is never sent twice.
+
+It refuses to run with DEBUG off or on a database other than SQLite unless
+given --force: an `admin`/`admin` superuser and demo digests do not belong on a
+production site.
 """
 from __future__ import annotations
 
@@ -32,10 +36,28 @@ DEMO_SUBSCRIBERS = [
 ]
 
 
+def production_refusal() -> str:
+    """Why this looks like a real site ("" on a laptop: DEBUG on, SQLite)."""
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if not settings.DEBUG:
+        return "DEBUG is off (set DEBUG=true, as `make demo` does)"
+    if not engine.endswith("sqlite3"):
+        return f"the database is not the embedded SQLite ({engine.rsplit('.', 1)[-1]})"
+    return ""
+
+
 class Command(BaseCommand):
     help = "Set up demo data and run the day's digest job on the embedded defaults."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true",
+                            help="run even with DEBUG off or on a database other than SQLite (creates admin/admin!)")
+
     def handle(self, *args, **options):
+        refusal = production_refusal()
+        if refusal and not options["force"]:
+            raise CommandError(f"refusing to run the demo: {refusal}. It creates the superuser "
+                               f"{ADMIN_USERNAME}/{ADMIN_PASSWORD} and sends digests; use --force if you mean it.")
         Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("1. Database ready: " + str(settings.DATABASES["default"]["NAME"]))

@@ -63,4 +63,8 @@
   document.querySelectorAll("input[data-browser-timezone]").forEach(function (input) {
     try { input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {}
   });
+  // The feed address selects itself for copying (here, not in an onfocus attribute: the CSP allows no inline code).
+  document.querySelectorAll("input[data-select-on-focus]").forEach(function (input) {
+    input.addEventListener("focus", function () { input.select(); });
+  });
 })();

@@ -19,7 +19,7 @@ from subscriptions.emails import message_send
 from subscriptions.models import Digest, Subscriber
 
 from .mime import email_message, sender_domain
-from .selection import digest_preview
+from .pages import digest_preview
 from .services.sweep import digests_retry_failed
 
 COUNT_DAYS = 14

@@ -6,7 +6,7 @@ No HTML layout here (digests.render) and no queries
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape as html_escape  # what django.utils.html.escape calls, minus its lazy-string wrapper
 
 from django.conf import settings
@@ -26,6 +26,10 @@ AUTHORS_CHARS = 300  # the whole line
 # Highlighted words carry their style inline, in both render paths, so they look
 # the same in every mail client.
 MARK_OPEN = '<mark style="background-color:#fde68a;color:#1f2328;padding:0 1px">'
+SUMMARY_CHARS = 300
+# Stands for the digest's signed token in a card's vote links: cards are shared by
+# every reader of a paper, so each email puts its own token in (digests.render).
+VOTE_TOKEN = "zVOTEz"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class PaperData:
     pdf_url: str
     code_url: str
     upvotes: int
+    summary: str = ""  # Hugging Face's one-line ai_summary, when the source gave one
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class DigestInput:
     items: list[tuple[PaperData, tuple[str, ...], tuple[str, ...]]]  # paper, keywords matched, words to mark
     matched_count: int
     note: Note | None = None
+    # paper id -> why it is here when no keyword put it there (Digest.reasons: "trending", "author:<name>")
+    reasons: dict[int, str] = field(default_factory=dict)
 
 
 def paper_data(paper) -> PaperData:
@@ -85,7 +92,30 @@ def paper_data(paper) -> PaperData:
         pdf_url=f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else "",
         code_url=paper.github_url or "",
         upvotes=max(paper.upvotes or 0, getattr(paper, "listing_upvotes", 0) or 0),
+        summary=shorten(" ".join((getattr(paper, "ai_summary", "") or "").split()), SUMMARY_CHARS),
     )
+
+
+def reason_text(reason: str) -> str:
+    """The line a card shows for Digest.reasons: "by an author you follow: …", "trending today"."""
+    if reason.startswith("author:"):
+        return f"by an author you follow: {reason[len('author:'):]}"
+    return "trending today" if reason == "trending" else ""
+
+
+_VOTE_URL: dict[str, tuple[str, str]] = {}  # SITE_URL -> the link around the paper id
+
+
+def vote_url(paper_id: int, direction: str) -> str:
+    """A card's "more / fewer like this" link, with VOTE_TOKEN where the email's token goes.
+
+    reverse() once per site URL, not per card: a day's build makes tens of thousands of cards.
+    """
+    parts = _VOTE_URL.get(settings.SITE_URL)
+    if parts is None:
+        url = settings.SITE_URL + reverse("subscriptions:vote", args=[VOTE_TOKEN, 987654321, "more"])
+        parts = _VOTE_URL[settings.SITE_URL] = tuple(url.rsplit("987654321/more/", 1))
+    return f"{parts[0]}{paper_id}/{direction}/{parts[1]}"
 
 
 def paper_version(updated_at: dt.datetime) -> str:
@@ -155,19 +185,25 @@ def matched_line(matched: tuple[str, ...], terms: tuple[str, ...]) -> str:
     return ("; " if any(", as " in s for s in shown) else ", ").join(shown)
 
 
-def card_values(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> dict:
+def card_values(
+    paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int, reason: str = ""
+) -> dict:
     """Raw (text) and HTML values of one card; both render paths use exactly these."""
     line = matched_line(matched, terms)
     abstract = shorten(paper.abstract, abstract_chars) if abstract_chars else ""
     # paper_data caps these already; a PaperData made any other way is capped here.
     title, authors = shorten(paper.title, TITLE_CHARS), shorten(paper.authors, AUTHORS_CHARS + len(" et al."))
+    summary, why = shorten(paper.summary, SUMMARY_CHARS), reason_text(reason)
+    more, fewer = vote_url(paper.id, "more"), vote_url(paper.id, "fewer")
     return {
         "text": {"url": paper.url, "title": title, "authors": authors, "abstract": abstract,
                  "arxiv_url": paper.arxiv_url, "pdf_url": paper.pdf_url, "code_url": paper.code_url,
-                 "upvotes": str(paper.upvotes), "matched": line},
+                 "upvotes": str(paper.upvotes), "matched": line, "summary": summary,
+                 "reason": why, "more_url": more, "fewer_url": fewer},
         "html": {"url": html_escape(paper.url), "title_html": mark(title, terms),
                  "authors": html_escape(authors), "abstract_html": mark(abstract, terms) if abstract else "",
                  "arxiv_url": html_escape(paper.arxiv_url), "pdf_url": html_escape(paper.pdf_url),
                  "code_url": html_escape(paper.code_url), "upvotes": str(paper.upvotes),
-                 "matched": html_escape(line)},
+                 "matched": html_escape(line), "summary": html_escape(summary),
+                 "reason": html_escape(why), "more_url": html_escape(more), "fewer_url": html_escape(fewer)},
     }

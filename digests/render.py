@@ -37,10 +37,10 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from papers.notes import EMAIL_NOTE_CHARS
-from subscriptions.emails import inline_css
+from subscriptions.emails import feedback_id, html_document
 from subscriptions.tokens import token_make
 
-from .content import ABSTRACT_CHARS, DigestInput, Note, PaperData, card_values, note_cut, shorten
+from .content import ABSTRACT_CHARS, VOTE_TOKEN, DigestInput, Note, PaperData, card_values, note_cut, shorten
 from .mime import RenderedDigest, digest_message_id, envelope_sender, longest_line, sender_domain, wire
 
 logger = logging.getLogger(__name__)
@@ -51,9 +51,10 @@ MAX_PAPERS = 10
 SHORT_ABSTRACT_CHARS = 120  # the first step when an email would be clipped
 CARD_CACHE_SIZE = 16_000  # about 50 MB of cards (SMTP bytes + text) per process
 
+_FEEDBACK_ID = feedback_id("digest")
 _TOKEN = re.compile(r"ZQ([a-z_]+)QZ")
+_VOTE_BYTES = VOTE_TOKEN.encode()
 _MARKERS = ("<!--cards-->", "<!--/cards-->", "<!--note-->", "<!--/note-->")
-_DOCTYPE = "<!DOCTYPE html>\n"
 # Shell values that differ per subscriber; the same names in both render paths.
 _SHELL_NAMES = ("subject", "preheader", "headline", "date_label", "web_url", "email", "keywords",
                 "frequency", "manage_url", "unsubscribe_url", "more_label", "site_url")
@@ -95,24 +96,31 @@ class Skeleton:
 
 def _shape(values: dict) -> tuple[bool, ...]:
     t = values["text"]
-    return (bool(t["authors"]), bool(t["abstract"]), bool(t["arxiv_url"]), bool(t["code_url"]))
+    return (bool(t["authors"]), bool(t["abstract"]), bool(t["arxiv_url"]), bool(t["code_url"]), bool(t["summary"]),
+            bool(t["reason"]), bool(t["matched"]))
 
 
 def _shell_values(d: DigestInput, shown: list, more: int) -> tuple[dict[str, str], str]:
     """(the per-subscriber values of the shell, raw: the HTML path escapes them; the unsubscribe token)."""
     topics = _topics(d, shown)
     count = d.matched_count or len(shown)
-    headline = f"{count} new paper{'s' if count != 1 else ''} on {topics}"
+    if topics:
+        headline = f"{count} new paper{'s' if count != 1 else ''} on {topics}"
+    else:  # the trending list alone, or only followed authors' papers
+        headline = f"The day’s top {len(shown)} trending paper{'s' if len(shown) != 1 else ''}"
     titles = " · ".join(p.title for p, _, _ in shown[:3])
     unsubscribe = _token(d, "unsubscribe")  # the footer link and the List-Unsubscribe header
+    web = token_make(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose="digest",
+                       extra=d.digest_date.isoformat())
     values = {
         "preheader": shorten(f"Top: {titles}", 140),
         "headline": headline,
         "date_label": _date_label(d.digest_date),
-        "web_url": _url("digests:digest_view", token_make(subscriber_id=d.subscriber_id, token_version=d.token_version,
-                                                     purpose="digest", extra=d.digest_date.isoformat())),
+        "web_url": _url("digests:digest_view", web),
+        # Not a placeholder of the shell: what the cards' vote links carry (VOTE_TOKEN).
+        "vote_token": web,
         "email": d.email,
-        "keywords": ", ".join(d.keywords) or "your keywords",
+        "keywords": ", ".join(d.keywords) or "the day’s trending list",
         "frequency": d.frequency,
         "manage_url": _url("subscriptions:manage", _token(d, "manage")),
         "unsubscribe_url": _url("subscriptions:unsubscribe", unsubscribe),
@@ -182,12 +190,13 @@ def clear_caches() -> None:
 
 
 def _placeholder_card(shape: tuple[bool, ...]) -> dict:
-    authors, abstract, arxiv, code = shape
+    authors, abstract, arxiv, code, summary, reason, matched = shape
     names = {"url": "url", "title": "title", "title_html": "title", "authors": "authors" if authors else None,
              "abstract": "abstract" if abstract else None, "abstract_html": "abstract" if abstract else None,
              "arxiv_url": "arxiv_url" if arxiv else None, "pdf_url": "pdf_url" if arxiv else None,
-             "code_url": "code_url" if code else None, "upvotes": "upvotes", "matched": "matched",
-             "number": "number"}
+             "code_url": "code_url" if code else None, "upvotes": "upvotes", "matched": "matched" if matched else None,
+             "summary": "summary" if summary else None, "reason": "reason" if reason else None,
+             "more_url": "more_url", "fewer_url": "fewer_url", "number": "number"}
     return {k: (_ph(v) if v else "") for k, v in names.items()}
 
 
@@ -209,7 +218,7 @@ def _strip_markers(text: str) -> str:
 
 
 def _render_html(ctx: dict) -> str:
-    return _DOCTYPE + inline_css(render_to_string("emails/digest-body.html", ctx))
+    return html_document(render_to_string("emails/digest-body.html", ctx))
 
 
 def _shell(has_note: bool, has_more: bool) -> tuple[tuple[Skeleton, Skeleton], Skeleton]:
@@ -262,12 +271,14 @@ class Card:
         self.text = text  # with \0 where its number goes
 
 
-def _card(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int) -> Card:
-    """One paper's card, cached per paper version, matched keywords, highlighted words and abstract length."""
-    key = (paper.id, paper.version, matched, terms, abstract_chars)
+def _card(paper: PaperData, matched: tuple[str, ...], terms: tuple[str, ...], abstract_chars: int,
+          reason: str = "") -> Card:
+    """One paper's card, cached per paper version, matched keywords, highlighted words, abstract length
+    and reason; its vote links carry VOTE_TOKEN, which each email replaces with its own token."""
+    key = (paper.id, paper.version, matched, terms, abstract_chars, reason)
     card = _CARDS.get(key)
     if card is None:
-        values = card_values(paper, matched, terms, abstract_chars)
+        values = card_values(paper, matched, terms, abstract_chars, reason)
         html_skel, text_skel = _card_skeletons(_shape(values))
         html_values = {**values["html"], "title": values["html"]["title_html"],
                        "abstract": values["html"]["abstract_html"]}
@@ -328,14 +339,20 @@ def _assemble(d: DigestInput, shown: list, abstract_chars: int, note_chars: int)
     values, unsubscribe = _shell_values(d, shown, more)
     note = _email_note(d, note_chars)
     (head_skel, tail_skel), text_skel = _shell(note is not None, more > 0)
-    cards = [_card(paper, matched, terms, abstract_chars) for paper, matched, terms in shown]
+    reasons = d.reasons
+    cards = [_card(paper, matched, terms, abstract_chars, reasons.get(paper.id, "")) for paper, matched, terms in shown]
+    token = values["vote_token"]
+    token_bytes = token.encode()
+    # The longest line can only grow by the token's length, twice per card (two links on one line).
+    grow = 2 * max(len(token) - len(VOTE_TOKEN), 0)
     # URLs are an escaped prefix and suffix around a URL-safe token (_url), the
     # date and frequency are ours: only what people typed or titled needs escaping.
     html_values = {**values, **{k: escape(values[k]) for k in _TYPED}}
     for name in ("web_url", "manage_url", "unsubscribe_url", "site_url"):
         if _NEEDS_ESCAPE.search(values[name]):
             html_values[name] = escape(values[name])
-    text_values = dict(values, cards="".join([c.text.replace("\0", str(n), 1) for n, c in enumerate(cards, 1)]))
+    text_values = dict(values, cards="".join(
+        [c.text.replace("\0", str(n), 1).replace(VOTE_TOKEN, token) for n, c in enumerate(cards, 1)]))
     if note is not None:
         html_values["note"] = _note_html(note)
         text_values["note_text"] = note.text
@@ -344,8 +361,8 @@ def _assemble(d: DigestInput, shown: list, abstract_chars: int, note_chars: int)
     return RenderedDigest(
         subject=values["subject"], preheader=values["preheader"], text=text_skel.fill(text_values),
         headers=_headers(d, message_id, unsubscribe), message_id=message_id, to=d.email, shown=len(shown),
-        html_data=[head_data, *[c.data for c in cards], tail_data],
-        html_longest=max(longest_line(head_data), longest_line(tail_data), *[c.longest for c in cards]),
+        html_data=[head_data, *[c.data.replace(_VOTE_BYTES, token_bytes) for c in cards], tail_data],
+        html_longest=max(longest_line(head_data), longest_line(tail_data), *[c.longest + grow for c in cards]),
     )
 
 
@@ -364,4 +381,5 @@ def _headers(d: DigestInput, message_id: str, unsubscribe_token: str) -> dict[st
         "List-Unsubscribe": f"<{one_click}>, <mailto:{envelope_sender()}?subject=unsubscribe%20{unsubscribe_token}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"Trending Papers digest <digest.{sender_domain()}>",
+        "Feedback-ID": _FEEDBACK_ID,
     }

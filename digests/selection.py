@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
@@ -54,8 +54,7 @@ from papers.selectors import paper_trending_scores
 from subscriptions.models import Digest, Keyword, Subscriber
 
 from .content import DigestInput, PaperData, note_from_markdown, paper_data, paper_version
-from .mime import RenderedDigest
-from .render import MAX_PAPERS, render_digest
+from .render import MAX_PAPERS
 
 TREND_WEIGHT = 2.0
 FIRST_WINDOW_DAYS = {Subscriber.Frequency.DAILY: 1, Subscriber.Frequency.WEEKLY: 7}
@@ -76,6 +75,8 @@ class Selection:
     matched: dict[int, list[str]]  # paper id -> the subscriber's keywords (as typed) that matched it
     terms: dict[int, list[str]]  # paper id -> words to highlight
     total: int  # how many new papers matched in all
+    # paper id -> why it is here when no keyword put it there (digests.tailor): "trending", "author:<name>"
+    reasons: dict[int, str] = field(default_factory=dict)
 
 
 class _Entry:
@@ -107,6 +108,12 @@ class Selector:
         self._matches = {key: self._match(key) for key in sorted(set(keywords))}
         self._entries: dict[tuple[str, dt.date], _Entry | None] = {}
         self._memo: dict[tuple, tuple] = {}
+        self.extras: dict = {}  # digests.tailor's per-build caches (authors, trending order)
+
+    def scores(self, keyword: str, start: dt.date) -> dict[int, float]:
+        """{paper: match score} of one normalized keyword's new matches in the window from `start`."""
+        entry = self._entry(keyword, start)
+        return entry.scores if entry is not None else {}
 
     def _entry(self, keyword: str, start: dt.date) -> _Entry | None:
         key = (keyword, start)
@@ -223,8 +230,7 @@ class Selector:
         top = self._memo.get(memo_key)
         if top is None:
             boost = self.boost
-            ranked = sorted((-(boost[p] + sum(e.scores[p] for e in subset)), -p) for p in ids)
-            top = self._memo[memo_key] = ranked[:depth]
+            top = self._memo[memo_key] = sorted((-(boost[p] + sum(e.scores[p] for e in subset)), -p) for p in ids)[:depth]
         return top
 
 
@@ -274,22 +280,35 @@ def keywords_distinct(subscribers: QuerySet[Subscriber]) -> list[str]:
     """Each match key of these subscribers' keywords, once: what the Selector matches."""
     # order_by(): Keyword's default ordering would put its id into the DISTINCT and
     # return every keyword row (3,000,000 strings for 1,000,000 subscribers: 500 MB).
-    rows = (Keyword.objects.filter(subscriber__in=subscribers.values("id")).order_by()
-            .values_list("normalized", "disabled_expansions").distinct())
-    return list({keyword_match_key(normalized, disabled) for normalized, disabled in rows})
+    keywords = Keyword.objects.filter(subscriber__in=subscribers.values("id")).order_by()
+    keys = set(keywords.values_list("normalized", flat=True).distinct())
+    # Switched-off expansions are rare: a second, small query, not a JSON column on every row.
+    switched = keywords.exclude(disabled_expansions=[]).values_list("normalized", "disabled_expansions").distinct()
+    keys.update(keyword_match_key(normalized, disabled) for normalized, disabled in switched)
+    return list(keys)
 
 
 def candidate_papers(*, since: dt.date, until: dt.date) -> list[tuple[int, str, str, dt.date]]:
-    """(id, title, abstract, first listing date) of visible papers first listed in [since, until]."""
+    """(id, title, text, first listing date) of visible papers first listed in [since, until].
+
+    The text is the abstract, then the source's keywords (Hugging Face `ai_keywords`)
+    when it gave some, each its own phrase: keywords match them like the abstract.
+    """
     first = Listing.objects.filter(paper=OuterRef("pk")).order_by("listed_on").values("listed_on")[:1]
     listed = Listing.objects.filter(listed_on__gte=since, listed_on__lte=until).values("paper_id")
-    return list(
+    rows = (
         Paper.objects.filter(is_hidden=False, pk__in=listed)
         .annotate(first_listed=Subquery(first))
         .filter(first_listed__gte=since, first_listed__lte=until)
         .order_by("id")
-        .values_list("id", "title", "abstract", "first_listed")
+        .values_list("id", "title", "abstract", "first_listed", "ai_keywords")
     )
+    return [(pid, title, _with_keywords(abstract, keywords), first) for pid, title, abstract, first, keywords in rows]
+
+
+def _with_keywords(abstract: str, keywords) -> str:
+    words = [k for k in keywords or () if isinstance(k, str) and k.strip()]
+    return f"{abstract}\n\n" + ".\n\n".join(words) if words else abstract
 
 
 # --- what one email is made of ------------------------------------------------------------------
@@ -317,10 +336,9 @@ def papers_data(paper_ids: Iterable[int]) -> dict[int, PaperData]:
     if stale:
         if len(_PAPERS) > 50_000:
             _PAPERS.clear()
-        fields = ("id", "title", "abstract", "authors", "arxiv_id", "github_url", "upvotes", "updated_at")
-        stale_papers = (Paper.objects.filter(pk__in=stale).only(*fields)
-                        .annotate(listing_upvotes=Max("listings__upvotes")))
-        for paper in stale_papers:
+        fields = ("id", "title", "abstract", "authors", "arxiv_id", "github_url", "upvotes", "updated_at",
+                  "ai_summary")
+        for paper in Paper.objects.filter(pk__in=stale).only(*fields).annotate(listing_upvotes=Max("listings__upvotes")):
             _PAPERS[paper.id] = paper_data(paper)
     return {pid: _PAPERS[pid] for pid in versions if pid in _PAPERS and pid}
 
@@ -343,7 +361,8 @@ def _visible_versions(ids: set[int]) -> dict[int, str]:
 
 # The columns an email is made from: one row per digest, no model instances (a batch reads 500).
 ROW_FIELDS = ("id", "digest_date", "papers", "matches", "terms", "matched_count", "subscriber_id",
-              "subscriber__email", "subscriber__token_version", "subscriber__frequency", "subscriber__status")
+              "subscriber__email", "subscriber__token_version", "subscriber__frequency", "reasons",
+              "subscriber__status")  # the status last: digests.services.send reads row[-1]
 
 
 def digest_inputs(rows: list[tuple]) -> list[DigestInput]:
@@ -360,8 +379,7 @@ def digest_inputs(rows: list[tuple]) -> list[DigestInput]:
     where = {"subscriber_id__gte": low, "subscriber_id__lte": high} if high - low < 4 * len(wanted) else {
         "subscriber_id__in": wanted}
     keywords: dict[int, list[str]] = {sid: [] for sid in wanted}
-    typed = Keyword.objects.filter(**where).order_by("subscriber_id", "id").values_list("subscriber_id", "text")
-    for sid, text in typed:
+    for sid, text in Keyword.objects.filter(**where).order_by("subscriber_id", "id").values_list("subscriber_id", "text"):
         if sid in keywords:
             keywords[sid].append(text)
     papers = papers_data({pid for r in rows for pid in r[2]})
@@ -374,80 +392,12 @@ def digest_rows(**filters) -> list[tuple]:
 
 
 def _input(row: tuple, keywords: list[str], papers: dict[int, PaperData], note) -> DigestInput:
-    digest_id, day, chosen, matches, terms, matched_count, sid, email, token_version, frequency, _ = row
+    digest_id, day, chosen, matches, terms, matched_count, sid, email, token_version, frequency, reasons, _ = row
     items = [(papers[pid], tuple(matches.get(str(pid), ())), tuple(terms.get(str(pid), ())))
              for pid in chosen if pid in papers]
     return DigestInput(
         digest_id=digest_id, digest_date=day, subscriber_id=sid, token_version=token_version, email=email,
         frequency=frequency, keywords=tuple(keywords), items=items,
         matched_count=max(matched_count - (len(chosen) - len(items)), len(items)), note=note,
+        reasons={int(pid): why for pid, why in reasons.items()} if reasons else {},
     )
-
-
-def selection_for(subscriber: Subscriber, digest_date: dt.date, *, limit: int | None = MAX_PAPERS) -> Selection | None:
-    """What `subscriber` gets (or got) for `digest_date`: used by the web view and the admin preview.
-
-    The window starts at their previous digest before that date (or the default
-    first window), exactly as the build saw it.
-    """
-    previous = (Digest.objects.filter(subscriber=subscriber, digest_date__lt=digest_date)
-                .order_by("-digest_date").first())
-    start = window_start(last_digest_on=previous.digest_date if previous else None, digest_date=digest_date,
-                         frequency=subscriber.frequency)
-    pairs = list(subscriber.keywords.values_list("text", "normalized"))
-    if not pairs or start > digest_date:
-        return None
-    selector = Selector(digest_date=digest_date, since=start, keywords=[n for _, n in pairs])
-    return selector.select(pairs, start, exclude=frozenset(previous.papers if previous else ()), limit=limit)
-
-
-def digest_page(subscriber: Subscriber, digest_date: dt.date) -> dict:
-    """Context of the signed web view: the papers of the email first, then every other new match.
-
-    Papers hidden since are left out; nothing here depends on the email's size cap.
-    """
-    row = Digest.objects.filter(subscriber=subscriber, digest_date=digest_date).first()
-    emailed: list[int] = list(row.papers) if row and row.status != Digest.Status.SKIPPED else []
-    matched = {int(k): v for k, v in (row.matches if row else {}).items()}
-    terms = {int(k): v for k, v in (row.terms if row else {}).items()}
-    order = list(emailed)
-    if row is not None and row.status != Digest.Status.SKIPPED:
-        found = selection_for(subscriber, digest_date, limit=None)
-        if found is not None:
-            order += [p for p in found.papers if p not in matched]
-            for p in found.papers:
-                matched.setdefault(p, found.matched[p])
-                terms.setdefault(p, found.terms[p])
-    papers = {p.id: p for p in Paper.objects.filter(pk__in=order, is_hidden=False)}
-    entries = [{"paper": papers[p], "matched": matched.get(p, []), "terms": terms.get(p, []), "emailed": p in emailed}
-               for p in order if p in papers]
-    return {"subscriber": subscriber, "day": digest_date, "digest": row, "entries": entries,
-            "emailed_count": sum(1 for e in entries if e["emailed"])}
-
-
-def digest_preview(subscriber: Subscriber, digest_date: dt.date) -> tuple[RenderedDigest | None, str]:
-    """(the email, where it comes from) for the admin preview; None when there is nothing to send.
-
-    A digest row is rendered exactly as the send step renders it (same code, same
-    Message-ID); without one, what a build would choose now.
-    """
-    row = Digest.objects.filter(subscriber=subscriber, digest_date=digest_date).first()
-    if row is not None:
-        if row.status == Digest.Status.SKIPPED:
-            return None, "Skipped: nothing new matched on that day, so nothing was sent."
-        data = digest_inputs(digest_rows(pk=row.pk))[0]
-        if not data.items:
-            return None, "Every paper in this digest has been hidden since."
-        return render_digest(data), f"Digest #{row.pk}, {row.get_status_display().lower()}, rendered as it is sent."
-    found = selection_for(subscriber, digest_date)
-    if found is None:
-        return None, "Not built yet, and nothing new matches: this day's digest would be skipped."
-    papers = papers_data(found.papers)
-    data = DigestInput(
-        digest_id=None, digest_date=digest_date, subscriber_id=subscriber.pk, token_version=subscriber.token_version,
-        email=subscriber.email, frequency=subscriber.frequency,
-        keywords=tuple(subscriber.keywords.values_list("text", flat=True)),
-        items=[(papers[p], tuple(found.matched[p]), tuple(found.terms[p])) for p in found.papers if p in papers],
-        matched_count=found.total, note=day_note(digest_date),
-    )
-    return render_digest(data), "Not built yet: what a build would send now (with a preview Message-ID)."

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from subscriptions.tokens import TokenError, subscriber_from_token
 from subscriptions.views import bad_link
 
-from .selection import digest_page
+from .pages import digest_page
 
 
 @require_GET
@@ -23,4 +23,4 @@ def digest_view(request: HttpRequest, token: str) -> HttpResponse:
         return bad_link(request, exc, "digest")
     except ValueError:
         return bad_link(request, TokenError("no valid date in the link"), "digest")
-    return render(request, "subscriptions/digest_view.html", digest_page(subscriber, day))
+    return render(request, "subscriptions/digest_view.html", {**digest_page(subscriber, day), "token": token})

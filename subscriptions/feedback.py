@@ -27,8 +27,8 @@ from papers.similarity import TermSpace, centroid, cosine, paper_terms
 
 from .models import Vote
 
-FEEDBACK_WEIGHT = 4.0
-FEWER_CUTOFF = 0.35
+FEEDBACK_WEIGHT = 16.0
+FEWER_CUTOFF = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,11 @@ class Votes:
         return bool(self.more or self.fewer)
 
 
-def votes_of(subscriber_ids: Iterable[int]) -> dict[int, Votes]:
-    """{subscriber id: Votes} for those who voted (one query); others are absent."""
+def votes_of(*, low: int, high: int) -> dict[int, Votes]:
+    """{subscriber id: Votes} for those with ids in [low, high] who voted (one query); others are absent."""
     more: dict[int, list[int]] = {}
     fewer: dict[int, list[int]] = {}
-    rows = Vote.objects.filter(subscriber_id__in=list(subscriber_ids)).order_by("id")
+    rows = Vote.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high).order_by("id")
     for sid, pid, value in rows.values_list("subscriber_id", "paper_id", "value"):
         (more if value > 0 else fewer).setdefault(sid, []).append(pid)
     return {sid: Votes(tuple(more.get(sid, ())), tuple(fewer.get(sid, ()))) for sid in more.keys() | fewer.keys()}

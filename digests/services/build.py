@@ -34,6 +34,7 @@ from subscriptions.models import Digest, Keyword, Subscriber
 
 from ..selection import Selector, keyword_match_key, keywords_distinct, window_start
 from ..selectors import digests_status_counts
+from ..tailor import PLAIN, select_tailored, tailorings
 from .send import relax_gc
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def _build_chunks(
     while True:
         # Chunk by chunk in id order, so memory stays flat however many subscribers are due.
         chunk = list(scheduled.filter(pk__gt=last_id).order_by("id")
-                     .values_list("id", "last_digest_on", "frequency")[:BUILD_CHUNK])
+                     .values_list("id", "last_digest_on", "frequency", "trending")[:BUILD_CHUNK])
         if not chunk:
             break
         last_id = chunk[-1][0]
@@ -175,32 +176,41 @@ def _earliest_window_start(due: QuerySet[Subscriber], digest_date: dt.date) -> d
 def _chunk_rows(chunk: list[tuple], selector: Selector, digest_date: dt.date) -> list[tuple]:
     # Ranges of ids, not IN lists: psycopg binds 5,000 parameters in Python, slowly.
     low, high = chunk[0][0], chunk[-1][0]
-    keywords: dict[int, list[tuple[str, str]]] = {sid: [] for sid, _, _ in chunk}
-    for sid, text, normalized, disabled in (
-        Keyword.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high).order_by("subscriber_id", "id")
-        .values_list("subscriber_id", "text", "normalized", "disabled_expansions")
+    keywords: dict[int, list[tuple[str, str]]] = {sid: [] for sid, *_ in chunk}
+    chunk_keywords = Keyword.objects.filter(subscriber_id__gte=low, subscriber_id__lte=high)
+    # Switched-off expansions are rare: read them apart, not as a JSON column on every row.
+    switched = dict(chunk_keywords.exclude(disabled_expansions=[]).values_list("id", "disabled_expansions"))
+    for keyword_id, sid, text, normalized in (
+        chunk_keywords.order_by("subscriber_id", "id").values_list("id", "subscriber_id", "text", "normalized")
     ):
         if sid in keywords:
-            keywords[sid].append((text, keyword_match_key(normalized, disabled)))
+            keywords[sid].append((text, keyword_match_key(normalized, switched[keyword_id])
+                                  if keyword_id in switched else normalized))
     # The previous digest's papers: its window may share its first day with this one.
     previous: dict[tuple[int, dt.date], frozenset[int]] = {}
-    lasts = {last for _, last, _ in chunk if last is not None}
+    lasts = {last for _, last, *_ in chunk if last is not None}
     if lasts:
         for sid, day, papers in Digest.objects.filter(
             subscriber_id__gte=low, subscriber_id__lte=high, digest_date__in=lasts
         ).values_list("subscriber_id", "digest_date", "papers"):
             previous[(sid, day)] = frozenset(papers)
+    # Trending choices, words to keep out, authors, votes: a few range queries, and
+    # only the readers who set any of them leave Selector.select's fast path.
+    tailored = tailorings(low=low, high=high, trending={sid: trending for sid, _, _, trending in chunk})
     rows = []
-    for sid, last, frequency in chunk:
+    for sid, last, frequency, _ in chunk:
         start = window_start(last_digest_on=last, digest_date=digest_date, frequency=frequency)
         found = None
-        if start <= digest_date and keywords[sid]:
-            found = selector.select(keywords[sid], start, exclude=previous.get((sid, last), frozenset()))
+        tailoring = tailored.get(sid, PLAIN)
+        if start <= digest_date and (keywords[sid] or not tailoring.plain):
+            found = select_tailored(selector, keywords[sid], start, exclude=previous.get((sid, last), frozenset()),
+                                    tailoring=tailoring)
         if found is None:
-            rows.append((sid, Digest.Status.SKIPPED, [], {}, {}, 0))
+            rows.append((sid, Digest.Status.SKIPPED, [], {}, {}, 0, {}))
         else:
             rows.append((sid, Digest.Status.READY, found.papers, {str(p): k for p, k in found.matched.items()},
-                         {str(p): t for p, t in found.terms.items()}, found.total))
+                         {str(p): t for p, t in found.terms.items()}, found.total,
+                         {str(p): r for p, r in found.reasons.items()}))
     return rows
 
 
@@ -228,8 +238,8 @@ def _insert_rows(rows: list[tuple], digest_date: dt.date) -> list[int] | None:
                                                status=Subscriber.Status.ACTIVE).values_list("pk", flat=True))
         Digest.objects.bulk_create(
             [Digest(subscriber_id=sid, digest_date=digest_date, status=status, papers=papers, matches=matches,
-                    terms=terms, matched_count=total)
-             for sid, status, papers, matches, terms, total in rows if sid in active],
+                    terms=terms, matched_count=total, reasons=reasons)
+             for sid, status, papers, matches, terms, total, reasons in rows if sid in active],
             ignore_conflicts=True, batch_size=500,
         )
         return None
@@ -237,19 +247,20 @@ def _insert_rows(rows: list[tuple], digest_date: dt.date) -> list[int] | None:
     table, subscribers = Digest._meta.db_table, Subscriber._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS digest_build_rows (subscriber_id bigint, status varchar(8), "
-            "papers jsonb, matches jsonb, terms jsonb, matched_count integer) ON COMMIT DELETE ROWS"
+            "CREATE TEMPORARY TABLE IF NOT EXISTS digest_build_rows_v2 (subscriber_id bigint, status varchar(8), "
+            "papers jsonb, matches jsonb, terms jsonb, matched_count integer, reasons jsonb) ON COMMIT DELETE ROWS"
         )
         # Inside an outer transaction (a test, a request) there was no commit since the last chunk.
-        cursor.execute("TRUNCATE digest_build_rows")
-        with cursor.copy("COPY digest_build_rows FROM STDIN") as copy:
-            for sid, status, papers, matches, terms, total in rows:
-                copy.write_row((sid, status, dumps(papers), dumps(matches), dumps(terms), total))
+        cursor.execute("TRUNCATE digest_build_rows_v2")
+        with cursor.copy("COPY digest_build_rows_v2 FROM STDIN") as copy:
+            for sid, status, papers, matches, terms, total, reasons in rows:
+                copy.write_row((sid, status, dumps(papers), dumps(matches), dumps(terms), total,
+                                dumps(reasons) if reasons else "{}"))
         cursor.execute(
             f"INSERT INTO {table} (subscriber_id, digest_date, status, papers, matches, terms, matched_count, "
             "reasons, message_id, attempts, error, created_at) "
-            "SELECT r.subscriber_id, %s, r.status, r.papers, r.matches, r.terms, r.matched_count, '{}'::jsonb, "
-            f"'', 0, '', %s FROM digest_build_rows r JOIN {subscribers} s ON s.id = r.subscriber_id "
+            "SELECT r.subscriber_id, %s, r.status, r.papers, r.matches, r.terms, r.matched_count, r.reasons, "
+            f"'', 0, '', %s FROM digest_build_rows_v2 r JOIN {subscribers} s ON s.id = r.subscriber_id "
             "AND s.status = %s FOR KEY SHARE OF s "
             "ON CONFLICT (subscriber_id, digest_date) DO NOTHING RETURNING id, status",
             [digest_date, timezone.now(), Subscriber.Status.ACTIVE],

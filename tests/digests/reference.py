@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from digests import render
-from digests.content import ABSTRACT_CHARS, DigestInput, card_values
+from digests.content import ABSTRACT_CHARS, VOTE_TOKEN, DigestInput, card_values
 from papers.notes import EMAIL_NOTE_CHARS
 
 
@@ -24,12 +24,12 @@ def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars
     values, _ = render._shell_values(d, items, more)
     cards = []
     for number, (paper, matched, terms) in enumerate(items, 1):
-        v = card_values(paper, matched, terms, abstract_chars)
+        v = card_values(paper, matched, terms, abstract_chars, d.reasons.get(paper.id, ""))
         cards.append({**v["text"], "title_html": mark_safe(v["html"]["title_html"]),
                       "abstract_html": mark_safe(v["html"]["abstract_html"]), "number": number})
     note = render._email_note(d, note_chars)
     ctx = render._template_context(values=values, cards=cards, note=note,
                                    note_html=mark_safe(note.html) if note else "", more=more)
     subject = " ".join(render_to_string("emails/digest-subject.txt", ctx).split())
-    text = render._strip_markers(render_to_string("emails/digest-body.txt", ctx))
-    return subject, text, render._strip_markers(render._render_html(ctx))
+    text = render._strip_markers(render_to_string("emails/digest-body.txt", ctx)).replace(VOTE_TOKEN, values["vote_token"])
+    return subject, text, render._strip_markers(render._render_html(ctx)).replace(VOTE_TOKEN, values["vote_token"])

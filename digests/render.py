@@ -37,7 +37,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from papers.note_email import EMAIL_NOTE_CHARS
-from subscriptions.emails import inline_css
+from subscriptions.emails import feedback_id, html_document
 
 from .content import ABSTRACT_CHARS, VOTE_TOKEN, DigestInput, Note, PaperData, card_values, note_cut, shorten
 from .mime import RenderedDigest, digest_message_id, envelope_sender, longest_line, sender_domain, wire
@@ -51,10 +51,10 @@ MAX_PAPERS = 10
 SHORT_ABSTRACT_CHARS = 120  # the first step when an email would be clipped
 CARD_CACHE_SIZE = 16_000  # about 50 MB of cards (SMTP bytes + text) per process
 
+_FEEDBACK_ID = feedback_id("digest")
 _TOKEN = re.compile(r"ZQ([a-z_]+)QZ")
 _VOTE_BYTES = VOTE_TOKEN.encode()
 _MARKERS = ("<!--cards-->", "<!--/cards-->", "<!--note-->", "<!--/note-->")
-_DOCTYPE = "<!DOCTYPE html>\n"
 # Shell values that differ per subscriber; the same names in both render paths.
 _SHELL_NAMES = ("subject", "preheader", "headline", "date_label", "web_url", "email", "keywords",
                 "frequency", "manage_url", "unsubscribe_url", "more_label", "site_url")
@@ -218,7 +218,7 @@ def _strip_markers(text: str) -> str:
 
 
 def _render_html(ctx: dict) -> str:
-    return _DOCTYPE + inline_css(render_to_string("emails/digest-body.html", ctx))
+    return html_document(render_to_string("emails/digest-body.html", ctx))
 
 
 def _shell(has_note: bool, has_more: bool) -> tuple[tuple[Skeleton, Skeleton], Skeleton]:
@@ -381,6 +381,7 @@ def _headers(d: DigestInput, message_id: str, unsubscribe_token: str) -> dict[st
         "List-Unsubscribe": f"<{one_click}>, <mailto:{envelope_sender()}?subject=unsubscribe%20{unsubscribe_token}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"Trending Papers digest <digest.{sender_domain()}>",
+        "Feedback-ID": _FEEDBACK_ID,
     }
 
 

@@ -11,7 +11,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from papers.search import KeywordError, normalize_keyword, papers_matching
+from papers.search import KeywordError, normalize_keyword
+from papers.search_results import papers_matching
 
 
 class Command(BaseCommand):

@@ -11,7 +11,6 @@ import sys
 
 import pytest
 
-from papers.services import MAX_IMPORT_BYTES
 from tests.conftest import REPO
 
 # Generous for Django plus one 40 MB read (and its decode), far below an unbounded read.
@@ -29,13 +28,9 @@ def _import(tmp_path, *args: str, stdin=None) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("import")
-    done = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, capture_output=True, text=True,
-                          timeout=180, env={"PATH": "/usr/bin:/bin", "VAR_DIR": str(tmp_path),
-                                            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
-    assert done.returncode == 0, done.stderr
+@pytest.fixture
+def migrated(tmp_path):
+    # No tables needed: the size limit stops the command before it touches the database.
     return tmp_path
 
 
@@ -54,12 +49,3 @@ def test_it_refuses_an_endless_stdin_past_the_limit(migrated):
         feeder.wait()
     assert result.returncode != 0
     assert "stdin:1: file is larger than the import limit" in result.stderr
-
-
-def test_it_still_reads_a_file_just_under_the_limit(migrated):
-    path = migrated / "big.txt"
-    path.write_bytes(b"x" * (MAX_IMPORT_BYTES - 10))
-    result = _import(migrated, str(path))
-    # Read whole and parsed (not a paper list, so refused by the parser), not refused for its size.
-    assert "import limit" not in result.stderr
-    assert "big.txt:" in result.stderr

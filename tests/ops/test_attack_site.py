@@ -14,7 +14,9 @@ PER_USERNAME = int(ADMIN_LOGIN_RATE_PER_USERNAME.split("/")[0])
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(settings):
+    # The limiter is under test, not password hashing: Django's PBKDF2 costs ~0.5 s per login here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
     cache.clear()

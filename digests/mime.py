@@ -12,12 +12,14 @@ import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass
-from email.utils import formatdate, parseaddr
+from email.utils import parseaddr
 from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
+
+from subscriptions.emails import date_header
 
 
 @dataclass
@@ -106,9 +108,10 @@ def _list_id(value: str) -> str:
 
 
 def _date() -> str:
+    """The `Date` header, the same as every other email's (subscriptions.emails), made once a second."""
     now = int(time.time())
     if _DATE[0] != now:
-        _DATE[0], _DATE[1] = now, formatdate(now, usegmt=True)
+        _DATE[0], _DATE[1] = now, date_header(dt.datetime.fromtimestamp(now, dt.UTC))
     return _DATE[1]
 
 
@@ -142,6 +145,7 @@ def message_bytes(r: RenderedDigest, *, eight_bit: bool = True) -> bytes:
         f"List-Unsubscribe: {r.headers['List-Unsubscribe'].replace(', <', ',' + chr(13) + chr(10) + ' <')}\r\n"
         f"List-Unsubscribe-Post: {r.headers['List-Unsubscribe-Post']}\r\n"
         f"List-Id: {_list_id(r.headers['List-Id'])}\r\n"
+        f"Feedback-ID: {r.headers['Feedback-ID']}\r\n"
         "MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
     ).encode()
@@ -157,6 +161,6 @@ def base64_lines(data: bytes) -> bytes:
 def email_message(r: RenderedDigest, *, to: str | None = None, connection=None) -> EmailMultiAlternatives:
     """The same email as a Django message, for non-SMTP backends (files, anymail ESPs) and admin tests."""
     message = EmailMultiAlternatives(subject=r.subject, body=r.text, from_email=settings.DEFAULT_FROM_EMAIL,
-                                     to=[to or r.to], headers=dict(r.headers), connection=connection)
+                                     to=[to or r.to], headers={"Date": _date(), **r.headers}, connection=connection)
     message.attach_alternative(r.html, "text/html")
     return message

@@ -1,4 +1,4 @@
-"""Sending one batch of digests: claim, render, hand over, record (the send half of services/digests.py).
+"""Sending one batch of digests: claim, render, hand over, record (the send step of digests/services/).
 
 Every statement that changes a row is conditional on the claim (status
 `sending` and this batch's `claimed_at`), so a batch only ever writes the rows
@@ -325,7 +325,7 @@ def _render(claimed: list[int], book: _Book, *, smtp: bool, eight_bit: bool) -> 
     rows = digest_rows(pk__gte=claimed[0], pk__lte=claimed[-1], status=SENDING, claimed_at=book.stamp)
     items = []
     sender = envelope_sender()
-    for row, data in zip(rows, digest_inputs(rows)):
+    for row, data in zip(rows, digest_inputs(rows), strict=True):
         digest_id, status = row[0], row[-1]
         if status != Subscriber.Status.ACTIVE:
             book.skip(digest_id, f"not sent: the subscriber is now {status}")

@@ -24,12 +24,13 @@ from digests.content import (
     note_from_markdown,
 )
 from digests.mime import email_message, message_bytes
-from digests.render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest, render_reference
 from digests.pages import digest_preview
+from digests.render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest
 from digests.services.day import digests_run_day
-from papers.note_email import EMAIL_NOTE_CHARS, READ_ON_SITE
+from papers.notes import EMAIL_NOTE_CHARS, READ_ON_SITE
 from subscriptions.models import Digest, Subscriber
 from subscriptions.tokens import token_read
+from tests.digests.reference import render_reference
 from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 DAY = dt.date(2024, 3, 12)
@@ -158,7 +159,10 @@ def test_it_inlines_the_styles_and_keeps_only_media_rules(delivered):
     assert "prefers-color-scheme: dark" in css  # dark-mode colours for clients that read <style>
     paper = page.find_class("paper")[0]
     assert "padding:16px 24px" in paper.get("style").replace("; ", ";")
-    assert page.find_class("container")[0].get("width") == "600"
+    # Fluid: a client that strips <style> still fits a phone; Outlook gets a 600 px ghost table.
+    container = page.find_class("container")[0]
+    assert container.get("width") == "100%" and "max-width:600px" in container.get("style").replace(" ", "")
+    assert '<!--[if mso]><table role="presentation" width="600"' in html
     assert not page.xpath("//img | //link | //script")  # nothing to fetch, nothing to run
     assert "@import" not in html and "@font-face" not in html
     mark = page.xpath("//mark")[0]
@@ -382,6 +386,8 @@ def test_it_builds_mime_that_mail_clients_parse_back_to_the_same_email(eight_bit
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "one-click" in str(parsed["List-Unsubscribe"]) and "mailto:" in str(parsed["List-Unsubscribe"])
     assert parsed["To"] == "reader@example.org" and parsed["Date"]
+    assert str(parsed["Date"]).endswith(" +0000")  # UTC, not "-0000" (zone unknown) nor "GMT"
+    assert parsed["Feedback-ID"] == "digest:trendingpapers"
     assert parsed.get_content_type() == "multipart/alternative"
     assert lines(parsed.get_body(("plain",)).get_content()) == lines(rendered.text)
     assert lines(parsed.get_body(("html",)).get_content()) == lines(rendered.html)

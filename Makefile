@@ -65,9 +65,10 @@ beat: install
 	$(BIN)/celery -A digest_site beat --loglevel=INFO
 
 bench: install system-deps
-	$(PY) manage.py migrate --no-input  # bench_import and bench_match use the configured database
+	$(PY) manage.py migrate --no-input  # bench_import, bench_match and bench_search use the configured database
 	$(PY) manage.py bench_import
 	$(PY) manage.py bench_match
+	$(PY) manage.py bench_search --papers $${SEARCH_PAPERS:-10000}
 	$(PY) manage.py bench_digests --subscribers $${SUBSCRIBERS:-100000}
 
 clean:

@@ -138,6 +138,14 @@ except Exception as exc:  # environ raises assorted errors on junk
     raise ImproperlyConfigured(f"DATABASE_URL={_DATABASE_URL!r} is not a database URL: {exc}") from exc
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    # The web process (wsgi.py sets DIGEST_PROCESS=web) may not hold a connection busy for
+    # long: every statement it runs is cancelled after this many ms. Workers and commands
+    # (imports, digests, index rebuilds) have no such limit. Search sets a tighter one of
+    # its own per query (papers.search_results.TIME_LIMIT_MS). 0 turns it off.
+    if os.environ.get("DIGEST_PROCESS") == "web":
+        _timeout = env_int("WEB_STATEMENT_TIMEOUT_MS", 2000, minimum=0)
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["options"] = f"{_options.get('options', '')} -c statement_timeout={_timeout}".strip()
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(

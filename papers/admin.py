@@ -17,13 +17,15 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from .admin_fetch import fetch_now_view
 from .forms import ImportPapersForm, PaperAdminForm
 from .models import AcronymDefinition, DailyNote, Listing, Paper
-from .note_email import EMAIL_NOTE_CHARS, note_email_cut, note_email_render
-from .search import KeywordError, papers_matching
+from .notes import EMAIL_NOTE_CHARS, markdown_html, note_email_cut, note_email_render
+from .search import KeywordError
+from .search_index import search_index_update
+from .search_results import papers_matching
 from .selectors import latest_listing_date, papers_trending
 from .services import papers_flags_set, papers_import_text
-from .templatetags.papers_site import render_markdown
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ class ListingInline(admin.TabularInline):
 def _markdown_preview(text: str) -> str:
     if not text.strip():
         return format_html('<span class="muted">(empty)</span>')
-    return format_html('<div class="markdown-preview">{}</div>', render_markdown(text))
+    return format_html('<div class="markdown-preview">{}</div>', mark_safe(markdown_html(text)))  # noqa: S308 - nh3
 
 
 def _live_preview(field: str, url: str, shown: str) -> str:
@@ -171,6 +173,12 @@ class PaperAdmin(AdminPreviewMixin, admin.ModelAdmin):
     def place(self, paper: Paper) -> str:
         return str(paper.trending_place) if paper.trending_place else ""
 
+    def save_related(self, request, form, formsets, change) -> None:
+        # After the paper and its inline listings (an editor may delete one): the edited
+        # title, abstract, flags and listings are what search finds and ranks by.
+        super().save_related(request, form, formsets, change)
+        search_index_update(paper_ids=[form.instance.pk])
+
     @admin.display(description="title", ordering="title")
     def short_title(self, paper: Paper) -> str:
         return Truncator(str(paper)).chars(110)
@@ -220,6 +228,7 @@ class PaperAdmin(AdminPreviewMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="papers_paper_import"),
+            path("fetch-now/", self.admin_site.admin_view(fetch_now_view), name="papers_paper_fetch_now"),
             path("note-preview/", self.admin_site.admin_view(self.note_preview_view), name="papers_paper_note_preview"),
         ] + super().get_urls()
 
@@ -344,6 +353,15 @@ class ListingAdmin(admin.ModelAdmin):
         # Viewing is allowed through the view permission; nothing here is editable.
         return False
 
+    # A deleted listing changes its paper's trending rank: re-index the papers it leaves.
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        search_index_update(paper_ids=[obj.paper_id])
+
+    def delete_queryset(self, request, queryset) -> None:
+        paper_ids = list(queryset.values_list("paper_id", flat=True))
+        super().delete_queryset(request, queryset)
+        search_index_update(paper_ids=paper_ids)
 
 @admin.register(AcronymDefinition)
 class AcronymDefinitionAdmin(admin.ModelAdmin):

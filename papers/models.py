@@ -1,6 +1,6 @@
 """What papers exist and where they were listed.
 
-Field names here are a contract (DESIGN.md): tools outside the code read them.
+Field names here are a contract (docs/architecture.md, "Data model"): tools outside the code read them.
 """
 from __future__ import annotations
 
@@ -120,3 +120,55 @@ class AcronymDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.long_form} ({self.short})"
+
+
+class KeyCodesField(models.Field):
+    """A paper's search keys as 32-bit codes (papers.search_index): what the index looks up.
+
+    PostgreSQL stores `integer[]` (a GIN index finds rows holding given codes); SQLite stores
+    the codes as words ("k1f3a9c0e ...") that an FTS5 table indexes. Written by the index
+    code only; nothing reads it back into Python.
+    """
+
+    description = "search key codes"
+
+    def db_type(self, connection) -> str:
+        return "integer[]" if connection.vendor == "postgresql" else "text"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        if connection.vendor == "postgresql":
+            # An array literal, cast by the server: the driver's list adapter dumps each
+            # element in Python, and that was 40% of the import's time (bench_import, 2,000 papers).
+            return "{" + ",".join(map(str, value)) + "}"
+        return " ".join(map(code_word, value))
+
+
+def code_word(code: int) -> str:
+    """A key code as one FTS5 token (lowercase letters and digits, so no tokenizer splits it)."""
+    return f"k{code & 0xFFFFFFFF:x}"
+
+
+class SearchEntry(models.Model):
+    """One visible paper in the search index: the keys it can be found by, and its rank inputs.
+
+    Written by papers.search_index on import, curation and rebuild; hidden papers have no
+    entry. `trend` orders papers as the trending score does on any date after their last
+    listing (log2 of the undecayed score plus the listing day over the half-life), so it
+    never needs a nightly refresh; `listed_on` is the last listing day (the preview's window).
+    """
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True, related_name="search_entry")
+    codes = KeyCodesField()
+    trend = models.FloatField()
+    listed_on = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-trend", "-paper"], name="searchentry_trend"),
+            models.Index(fields=["listed_on"], name="searchentry_listed_on"),
+        ]
+
+    def __str__(self) -> str:
+        return f"search entry of paper {self.paper_id}"

@@ -1,6 +1,7 @@
 """Keyword matching: the one place that decides whether a paper is about a keyword.
 
-Shared by site search (`papers_matching`) and the daily digests (`PaperIndex`).
+Shared by site search (papers.search_results, over candidates from papers.search_index)
+and the daily digests (`PaperIndex`).
 The rules a reader can rely on, the algorithm and its measured quality and speed
 are in docs/matching.md. In short: text becomes positions of stemmed tokens (plus
 the stems of adjacent word pairs, so "pre training" is also "pretraining"); a
@@ -14,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from html import escape as html_escape  # django's escape, without wrapping every piece in SafeString
-from typing import TYPE_CHECKING
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -41,11 +41,6 @@ from papers.search_keys import (
 )
 from papers.topics import Expansion, acronym_key, keyword_expansion
 
-if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
-    from papers.models import Paper
-
 __all__ = [
     "MAX_KEYWORD_LENGTH",
     "KeywordError",
@@ -56,7 +51,6 @@ __all__ = [
     "keyword_form_found",
     "keyword_topics",
     "normalize_keyword",
-    "papers_matching",
 ]
 
 
@@ -449,8 +443,6 @@ def _chain(first: int, rest: list[int]) -> list[tuple[int, int]]:
 
 # --- site search and highlighting ---------------------------------------------------------
 
-_SEPARATORS = "[^a-z0-9]*"  # what may stand between the letters of a closed word in the text
-
 
 @lru_cache(maxsize=50_000)  # per distinct card: a digest run renders the same ones many times
 def keyword_form_found(keyword: str, terms: tuple[str, ...]) -> str | None:
@@ -492,53 +484,6 @@ def keyword_alternatives(
         sequences.append(alternative[1])
         sequences += [sequence for sequence, _ in closed_variants(alternative, list(alternative[4]))]
     return sequences
-
-
-def _prefilter(sequences: list[tuple[Unit, ...]]):
-    """A Q that keeps every paper one of the sequences can match (and some it cannot), so
-    the index is built over candidates, not the whole table. Each unit must appear as its
-    stem minus the last letter (Snowball only rewrites the last letter: study -> studi),
-    with any separators between letters ("pre-training" for the key "pretrain")."""
-    from django.db.models import Q
-
-    either = Q(pk__in=[])
-    for sequence in sequences:
-        every = Q()
-        for unit in sequence:
-            key = unit[0]
-            if key.startswith(CASED):
-                word = key[len(CASED) :]
-                pattern = re.escape(word)
-            elif key.isdigit() or len(key) < 3 or not key.isascii() or not key.isalnum():
-                continue  # too short to filter on, or the database compares accents differently
-            else:
-                pattern = _SEPARATORS.join(key[:-1])
-            every &= Q(title__iregex=pattern) | Q(abstract__iregex=pattern)
-        either |= every
-    return either
-
-
-def papers_matching(
-    keyword: str, queryset: QuerySet[Paper] | None = None, *, disabled: frozenset[str] = frozenset()
-) -> list[Paper]:
-    """Visible papers the keyword matches, best match first, each with `.keyword_match`.
-
-    `queryset` narrows the candidates (a date window, say); hidden papers are always
-    left out. Raises KeywordError (a ValueError) for an empty, junk or too-long keyword.
-    """
-    from papers.models import Paper
-
-    query = keyword_query(keyword)
-    candidates = Paper.objects.all() if queryset is None else queryset
-    sequences = keyword_alternatives(keyword, disabled=disabled)
-    papers = {p.id: p for p in candidates.filter(is_hidden=False).filter(_prefilter(sequences))}
-    index = PaperIndex.build(((p.id, p.title, p.abstract) for p in papers.values()), acronyms=acronym_table())
-    found = []
-    for match in index.match(query[0], disabled=disabled):
-        paper = papers[match.paper_id]
-        paper.keyword_match = match
-        found.append(paper)
-    return found
 
 
 _LETTER = re.compile(r"[^\W\d_]")

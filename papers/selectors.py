@@ -81,7 +81,8 @@ def trending_score(
     return base * 0.5 ** (max(age_days, 0.0) / HALF_LIFE_DAYS)
 
 
-def _with_listing_stats(queryset: QuerySet[Paper], as_of: dt.date) -> QuerySet[Paper]:
+def papers_with_listing_stats(queryset: QuerySet[Paper], as_of: dt.date) -> QuerySet[Paper]:
+    """The queryset annotated with listing_count, best_rank, last_listed_on, listing_upvotes as of a date."""
     # Listings after `as_of` are ignored, so an archive day ranks as it did that day.
     counted = Q(listings__listed_on__lte=as_of)
     return queryset.annotate(
@@ -143,7 +144,7 @@ def papers_trending(
         if as_of is None:
             return []
     papers = list(
-        _with_listing_stats(Paper.objects.filter(id__in=window.values("paper_id")), as_of).prefetch_related(
+        papers_with_listing_stats(Paper.objects.filter(id__in=window.values("paper_id")), as_of).prefetch_related(
             Prefetch("listings", queryset=Listing.objects.order_by("-listed_on", "rank"))
         )
     )
@@ -163,7 +164,7 @@ def paper_trending_scores(*, paper_ids: Iterable[int], as_of: dt.date) -> dict[i
     scores: dict[int, float] = {}
     for start in range(0, len(ids), _ID_CHUNK):
         chunk = ids[start : start + _ID_CHUNK]
-        query = _with_listing_stats(Paper.objects.filter(id__in=chunk), as_of).only(
+        query = papers_with_listing_stats(Paper.objects.filter(id__in=chunk), as_of).only(
             "id", "upvotes", "is_featured", "published_on", "created_at"
         )
         for paper in query:

@@ -28,6 +28,7 @@ from papers.acronyms import acronyms_record
 from papers.models import Listing, Paper
 from papers.parsers import FORMATS, ParsedPaper, ParseError, detect_format, get_parser, normalize_arxiv_id, page_date
 from papers.parsers import title_key as make_title_key
+from papers.search_index import search_index_update
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +266,7 @@ def paper_import(*, records: Iterable[ParsedPaper], source: str, listed_on: dt.d
     (paper, date, source) for records with a date (`record.listed_on`, else
     `listed_on`); re-running with the same records changes nothing and counts
     them all "unchanged". A record seen twice for the same date is "skipped".
+    The search index (papers.search_index) is kept in step for every paper written.
     A few queries per 500 records. Call inside a transaction to make it atomic.
     """
     if source not in Listing.Source.values:
@@ -338,6 +340,11 @@ def paper_import(*, records: Iterable[ParsedPaper], source: str, listed_on: dt.d
             counts.unchanged += 1
 
     _write(plan, now, doomed_listings, moved_listings, list(new_listings.values()), list(changed_listings.values()))
+    # Search finds new and changed papers, and ranks by listings: re-index exactly those.
+    touched = {s.paper.pk for s in plan.slots if s.merged_into is None and (s.is_new or s.changed or s.losers)}
+    listed = [*new_listings.values(), *changed_listings.values(), *moved_listings]
+    touched.update(listing.paper.pk for listing in listed)
+    search_index_update(paper_ids=touched)
     return counts
 
 
@@ -433,9 +440,15 @@ def papers_import_text(*, text: str, name: str, format: str = "auto", listed_on:
 def papers_flags_set(*, paper_ids: Iterable[int], is_featured: bool | None = None, is_hidden: bool | None = None) -> int:
     """Feature/unfeature or hide/unhide papers in one UPDATE; returns how many rows it touched.
 
-    Idempotent: setting a flag a paper already has changes nothing but updated_at.
+    Idempotent: setting a flag a paper already has changes nothing but updated_at. The
+    search index follows (a hidden paper leaves it; featuring moves its trending rank), in
+    the same transaction.
     """
     flags = {name: value for name, value in (("is_featured", is_featured), ("is_hidden", is_hidden)) if value is not None}
     if not flags:
         raise ValueError("papers_flags_set needs is_featured or is_hidden")
-    return Paper.objects.filter(id__in=list(paper_ids)).update(**flags, updated_at=timezone.now())
+    ids = list(paper_ids)
+    with transaction.atomic():
+        changed = Paper.objects.filter(id__in=ids).update(**flags, updated_at=timezone.now())
+        search_index_update(paper_ids=ids)
+    return changed

@@ -9,11 +9,13 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
+from django_ratelimit.decorators import ratelimit
 
 from .concepts import paper_concepts
 from .forms import SearchForm
 from .models import DailyNote, Listing, Paper
-from .search import papers_matching
+from .search import KeywordError
+from .search_results import MAX_CHECKED, SearchTooBroad, papers_search
 from .selectors import (
     latest_listing_date,
     listing_day_after,
@@ -23,6 +25,10 @@ from .selectors import (
 )
 
 SEARCH_PAGE_SIZE = 20
+# Past this page a search verifies more candidates than one request may (search_results.MAX_CHECKED).
+SEARCH_MAX_PAGE = MAX_CHECKED // SEARCH_PAGE_SIZE
+# Per IP: a person pages through results; a script hammering the index gets a 429.
+RATE_SEARCH = "60/m"
 ARCHIVE_PAGE_SIZE = 60
 
 
@@ -88,26 +94,20 @@ def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
 
 
 @require_safe
+@ratelimit(key="ip", rate=RATE_SEARCH, group="papers.search")
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
-    context: dict = {"form": form, "query": request.GET.get("q", "").strip()[:200], "page": None}
+    context: dict = {"form": form, "query": request.GET.get("q", "").strip()[:200], "results": None}
     if form.is_bound and form.is_valid():
-        query = form.cleaned_data["q"]
         try:
-            results = papers_matching(query)
-        except ValueError as exc:
-            # papers.search.KeywordError: nothing searchable in it, or too long;
-            # its message is written for the person who typed the query.
+            page = min(max(int(request.GET.get("page", 1)), 1), SEARCH_MAX_PAGE)
+        except ValueError:
+            page = 1
+        try:
+            context["results"] = papers_search(form.cleaned_data["q"], page=page, page_size=SEARCH_PAGE_SIZE)
+        except KeywordError as exc:
+            # Nothing searchable in it, or too long; the message is written for the person who typed it.
             context["query_error"] = str(exc)
-        else:
-            page = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-            context.update(page=page, results=_with_highlights(list(page)))
+        except SearchTooBroad as exc:
+            context["too_broad"] = str(exc)
     return render(request, "papers/search.html", context)
-
-
-def _with_highlights(papers: list[Paper]) -> list[Paper]:
-    """Attach `.terms`: the exact words the query matched in each paper, for <mark>."""
-    for paper in papers:
-        match = getattr(paper, "keyword_match", None)
-        paper.terms = match.terms if match else ()
-    return papers

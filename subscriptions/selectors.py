@@ -9,8 +9,10 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db.models import Count
 
+from papers.acronyms import acronym_table
 from papers.models import Paper
-from papers.search import KeywordError, keyword_topics, papers_matching
+from papers.search import KeywordError, PaperIndex, keyword_topics
+from papers.search_results import SearchTooBroad, papers_search
 from papers.selectors import latest_listing_date, papers_trending
 
 from .models import Keyword, Subscriber
@@ -19,6 +21,7 @@ from .tokens import TokenError, subscriber_from_token, token_read
 
 PREVIEW_WINDOW = timedelta(days=30)
 PREVIEW_TITLES = 3
+PREVIEW_SAMPLE = 50  # top matches per keyword the words to keep out are checked against
 PREVIEW_CACHE_SECONDS = 300
 
 
@@ -62,6 +65,7 @@ class KeywordPreview:
     removed: tuple[Removed, ...] = ()
     also: tuple[str, ...] = ()  # what else it matches (papers.topics), the first few
     also_more: int = 0  # how many more
+    count_prefix: str = ""  # "about " or "more than " when the count is not exact
 
 
 PREVIEW_ALSO = 6
@@ -104,37 +108,55 @@ def keyword_expansion_choices(keywords: Iterable[Keyword]) -> list[KeywordExpans
     return out
 
 
-def _recent_matches(keyword: KeywordInput, latest) -> list[tuple[int, str]]:
-    """(id, title) of the recent papers a keyword matches, best first; cached a few minutes."""
+def _recent_matches(keyword: KeywordInput, latest, size: int) -> tuple[list[tuple[int, str]], int, str]:
+    """((id, title) of the top `size` recent papers a keyword matches, best first as site
+    search ranks them; how many it matches; "", "about " or "more than " for that count).
+
+    Bounded like site search (papers.search_results). Cached a few minutes.
+    """
     digest = hashlib.sha1(keyword.normalized.encode()).hexdigest()  # memcached-safe key
-    key = f"subscriptions:preview:v2:{latest.isoformat()}:{digest}"
+    key = f"subscriptions:preview:v3:{size}:{latest.isoformat()}:{digest}"
     hit = cache.get(key)
     if hit is None:
-        recent = Paper.objects.filter(is_hidden=False, listings__listed_on__gt=latest - PREVIEW_WINDOW).distinct()
+        since = latest - PREVIEW_WINDOW + timedelta(days=1)
         try:
-            papers = papers_matching(keyword.text, recent)
-        except KeywordError:  # the form explains it on submit
-            papers = []
-        hit = [(p.id, p.title or f"arXiv:{p.arxiv_id}") for p in papers]
+            found = papers_search(keyword.text, page_size=size, listed_since=since)
+        except (KeywordError, SearchTooBroad):  # the form explains a bad keyword on submit
+            hit = ([], 0, "")
+        else:
+            prefix = "" if found.count_is_exact else "more than " if found.count_is_lower_bound else "about "
+            hit = ([(p.id, p.title or f"arXiv:{p.arxiv_id}") for p in found.papers], found.count, prefix)
         cache.set(key, hit, PREVIEW_CACHE_SECONDS)
     return hit
 
 
+def _excluded(ids: list[int], exclusions: list[KeywordInput]) -> list[tuple[str, set[int]]]:
+    """(exclusion as typed, which of these papers it matches): the matcher over these papers only."""
+    if not ids or not exclusions:
+        return [(e.text, set()) for e in exclusions]
+    index = PaperIndex.build(Paper.objects.filter(id__in=ids).values_list("id", "title", "abstract"),
+                             acronyms=acronym_table())
+    return [(e.text, {m.paper_id for m in index.match_many([e.text])[e.text]}) for e in exclusions]
+
+
 def keyword_previews(keywords: list[KeywordInput], exclusions: list[KeywordInput] = ()) -> list[KeywordPreview]:
-    """For each keyword, how many recent papers it matches and a few of their titles,
+    """For each keyword, how many recent papers it matches and the top few titles,
     once the words to keep out (matched by the same matcher) have removed theirs.
 
-    "Recent" is the 30 days up to the latest listing we have. Cached per
-    normalized keyword for a few minutes: the sign-up form asks as people type.
-    Bounded: a count and PREVIEW_TITLES titles per keyword, one example per exclusion.
+    "Recent" is the 30 days up to the latest listing we have. Bounded: per keyword one
+    bounded search (count and the top PREVIEW_TITLES, or PREVIEW_SAMPLE to check the words
+    to keep out against). The count is exact up to search_results.VERIFY_ALL papers,
+    "about N" or "more than N" past that (the removed counts are then those in the sample).
     """
     latest = latest_listing_date()
     if latest is None:
         return [KeywordPreview(k.text, (), 0) for k in keywords]
-    excluded = [(e.text, {pid for pid, _ in _recent_matches(e, latest)}) for e in exclusions]
+    # Without words to keep out, the titles shown are all a keyword needs.
+    size = PREVIEW_SAMPLE if exclusions else PREVIEW_TITLES
     previews = []
     for keyword in keywords:
-        matches = _recent_matches(keyword, latest)
+        matches, count, prefix = _recent_matches(keyword, latest, size)
+        excluded = _excluded([pid for pid, _ in matches], list(exclusions))
         removed = []
         for text, ids in excluded:
             gone = [title for pid, title in matches if pid in ids]
@@ -142,12 +164,17 @@ def keyword_previews(keywords: list[KeywordInput], exclusions: list[KeywordInput
                 removed.append(Removed(text, len(gone), gone[0]))
         out = set().union(*(ids for _, ids in excluded)) if excluded else set()
         kept = [title for pid, title in matches if pid not in out]
+        if not prefix and len(matches) == count:
+            kept_count = len(kept)
+        else:  # only a sample is known: scale it
+            kept_count = round(count * len(kept) / len(matches)) if matches else count
+            prefix = prefix or "about "
         try:
             also = [a.label for a in keyword_topics(keyword.text).alternatives]
         except KeywordError:
             also = []
-        previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), len(kept), tuple(removed),
-                                       tuple(also[:PREVIEW_ALSO]), max(0, len(also) - PREVIEW_ALSO)))
+        previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), kept_count, tuple(removed),
+                                       tuple(also[:PREVIEW_ALSO]), max(0, len(also) - PREVIEW_ALSO), prefix))
     return previews
 
 

@@ -8,12 +8,14 @@ from factory.django import DjangoModelFactory
 
 from papers.models import DailyNote, Listing, Paper
 from papers.parsers import title_key
+from papers.search_index import search_index_update
 from subscriptions.models import Digest, Keyword, Subscriber
 
 
 class PaperFactory(DjangoModelFactory):
     class Meta:
         model = Paper
+        skip_postgeneration_save = True
 
     arxiv_id = factory.Sequence(lambda n: f"2401.{n:05d}")
     title = factory.Sequence(lambda n: f"A Study of Things, Part {n}")
@@ -22,16 +24,29 @@ class PaperFactory(DjangoModelFactory):
     authors = factory.LazyFunction(lambda: ["Ada Lovelace", "Alan Turing"])
     published_on = factory.LazyFunction(lambda: dt.date(2024, 3, 11))
 
+    @factory.post_generation
+    def search_entry(paper, create, extracted, **kwargs):
+        # What the import and the admin do after writing a paper: index it for search.
+        if create:
+            search_index_update(paper_ids=[paper.id])
+
 
 class ListingFactory(DjangoModelFactory):
     class Meta:
         model = Listing
+        skip_postgeneration_save = True
 
     paper = factory.SubFactory(PaperFactory)
     listed_on = factory.LazyFunction(lambda: dt.date(2024, 3, 11))
     source = Listing.Source.HF_JSON
     rank = factory.Sequence(lambda n: n + 1)
     upvotes = 0
+
+    @factory.post_generation
+    def search_entry(listing, create, extracted, **kwargs):
+        # A listing moves its paper's trending rank and its preview window: re-index it, as imports do.
+        if create:
+            search_index_update(paper_ids=[listing.paper_id])
 
 
 class DailyNoteFactory(DjangoModelFactory):

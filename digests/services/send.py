@@ -1,4 +1,4 @@
-"""Sending one batch of digests: claim, render, hand over, record (the send half of services/digests.py).
+"""Sending one batch of digests: claim, render, hand over, record (the send step of digests/services/).
 
 Every statement that changes a row is conditional on the claim (status
 `sending` and this batch's `claimed_at`), so a batch only ever writes the rows

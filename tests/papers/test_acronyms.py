@@ -9,7 +9,8 @@ from django.core.management import call_command
 
 from papers.acronyms import find_definitions
 from papers.models import AcronymDefinition, Paper
-from papers.search import keyword_alternatives, papers_matching
+from papers.search import keyword_alternatives
+from papers.search_results import papers_matching
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from papers.models import Paper
-from papers.search import KeywordError, PaperIndex, papers_matching
+from papers.search import KeywordError, PaperIndex
+from papers.search_results import papers_matching
 from tests.conftest import DATA
 from tests.factories import PaperFactory
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from papers.search import papers_matching
+from papers.search_results import papers_matching
 from papers.topics import alias_key
 from subscriptions.models import Keyword
 from subscriptions.tokens import subscriber_token

@@ -92,7 +92,8 @@ def test_a_reader_talks_back_in_a_real_browser(browser, live_server, settings, p
 
     # 3. The digest's web view: each paper with its reason and More / Fewer like this.
     digests_build(digest_date=dt.date.today(), subscriber_ids=[subscriber.pk])
-    browser.get(f"{live_server.url}/digest/{subscriber_token(subscriber, 'digest', extra=dt.date.today().isoformat())}/")
+    web_token = subscriber_token(subscriber, "digest", extra=dt.date.today().isoformat())
+    browser.get(f"{live_server.url}/digest/{web_token}/")
     text = page_text(browser)
     assert "Trending today" in text and "By an author you follow: Y. LeCun" in text
     assert "In one line: A faster sampler." in text

@@ -5,7 +5,6 @@ from django.urls import include, path
 from django_ratelimit.decorators import ratelimit
 
 from digest_site.health import healthz
-from papers.admin_fetch import fetch_now_view
 
 # Editors live in the admin: it carries the product's name, and the list pages get
 # the full width (the app sidebar would take a quarter of a 1280 px screen).
@@ -34,7 +33,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # The mail provider's tracking webhooks (bounces, complaints): /anymail/<esp>/tracking/
     path("anymail/", include("subscriptions.webhooks")),
-    path("admin/papers/fetch-now/", admin.site.admin_view(fetch_now_view), name="papers_fetch_now"),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),

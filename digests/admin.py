@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from subscriptions.errors import message_send
+from subscriptions.emails import message_send
 from subscriptions.models import Digest, Subscriber
 
 from .mime import email_message, sender_domain
@@ -81,7 +81,8 @@ class DigestAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         # The most recent days that have digests, whatever today is.
-        days = list(Digest.objects.order_by("-digest_date").values_list("digest_date", flat=True).distinct()[:COUNT_DAYS])
+        days = list(Digest.objects.order_by("-digest_date").values_list("digest_date", flat=True)
+                    .distinct()[:COUNT_DAYS])
         rows = (Digest.objects.filter(digest_date__in=days).order_by().values_list("digest_date", "status")
                 .annotate(n=Count("id")))
         per_day: dict[dt.date, dict[str, int]] = {}

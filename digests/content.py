@@ -6,7 +6,6 @@ No HTML layout here (digests.render) and no queries
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from html import escape as html_escape  # what django.utils.html.escape calls, minus its lazy-string wrapper
 
@@ -14,7 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from papers.latex import latex_to_text
-from papers.note_email import EmailNote, note_email_cut, note_email_render
+from papers.notes import EmailNote, note_email_cut, note_email_render
 from papers.search import highlight, keyword_form_found
 
 # Caps on what a card shows, so that no paper, however its fields were filled,
@@ -80,14 +79,14 @@ def paper_data(paper) -> PaperData:
     authors = [a for a in (paper.authors or []) if isinstance(a, str)]
     shown = ", ".join(shorten(a, AUTHOR_CHARS) for a in authors[:MAX_AUTHORS])
     shown = shorten(shown, AUTHORS_CHARS) + (" et al." if len(authors) > MAX_AUTHORS else "")
-    title = shorten(readable(paper.title or "") or f"arXiv:{paper.arxiv_id}", TITLE_CHARS)
+    title = shorten(latex_to_text(paper.title or "") or f"arXiv:{paper.arxiv_id}", TITLE_CHARS)
     arxiv = f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else ""
     return PaperData(
         id=paper.id,
         version=paper_version(paper.updated_at),
         title=title,
         authors=shown,
-        abstract=readable(_lead(paper.abstract or "", 2 * ABSTRACT_CHARS)),
+        abstract=latex_to_text(_lead(paper.abstract or "", 2 * ABSTRACT_CHARS)),
         url=f"{settings.SITE_URL}{reverse('papers:paper', args=[paper.id])}",
         arxiv_url=arxiv,
         pdf_url=f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else "",
@@ -146,7 +145,7 @@ def _lead(text: str, limit: int) -> str:
 
 
 def note_from_markdown(body: str) -> Note | None:
-    """The editor's note as the email shows it (papers.note_email, which the admin preview uses too)."""
+    """The editor's note as the email shows it (papers.notes, which the admin preview uses too)."""
     rendered = note_email_render(body)
     if rendered is None:
         return None
@@ -171,23 +170,6 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
-def readable(text: str) -> str:
-    """papers.latex.latex_to_text, sentence by sentence where a sentence holds its own $...$ and {...}.
-
-    The same text (a test holds the two equal); only sentences with LaTeX pay for
-    pylatexenc, which cost 4 ms for a whole 500-character abstract and 0.6 ms this way.
-    """
-    pieces, start = [], 0
-    for boundary in _SENTENCE_END.finditer(text):
-        chunk = text[start : boundary.start()]
-        if chunk.count("$") % 2 == 0 and chunk.count("{") == chunk.count("}"):
-            pieces.append(chunk)
-            start = boundary.end()
-    pieces.append(text[start:])
-    return " ".join(filter(None, map(latex_to_text, pieces)))
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 def mark(text: str, terms: tuple[str, ...]) -> str:
     """papers.search.highlight with the <mark> styled for email."""
     return highlight(text, terms, mark_open=MARK_OPEN)

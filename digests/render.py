@@ -16,8 +16,8 @@ of milliseconds each, so they run once per process instead:
 - an email is then string concatenation of pre-inlined fragments and values
   escaped here with django.utils.html.escape.
 
-`render_reference` renders the same email the slow way (templates + premailer
-on the whole document); a test keeps the two identical. Each card also keeps
+tests/digests/reference.py renders the same email the slow way (templates +
+premailer on the whole document); the tests keep the two identical. Each card also keeps
 its SMTP-ready bytes, and digests.mime turns a RenderedDigest into
 the message's bytes or a Django message.
 """
@@ -36,12 +36,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from papers.note_email import EMAIL_NOTE_CHARS
+from papers.notes import EMAIL_NOTE_CHARS
 from subscriptions.emails import feedback_id, html_document
+from subscriptions.tokens import token_make
 
 from .content import ABSTRACT_CHARS, VOTE_TOKEN, DigestInput, Note, PaperData, card_values, note_cut, shorten
 from .mime import RenderedDigest, digest_message_id, envelope_sender, longest_line, sender_domain, wire
-from .tokens import digest_token
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _shell_values(d: DigestInput, shown: list, more: int) -> tuple[dict[str, str
         headline = f"The day’s top {len(shown)} trending paper{'s' if len(shown) != 1 else ''}"
     titles = " · ".join(p.title for p, _, _ in shown[:3])
     unsubscribe = _token(d, "unsubscribe")  # the footer link and the List-Unsubscribe header
-    web = digest_token(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose="digest",
+    web = token_make(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose="digest",
                        extra=d.digest_date.isoformat())
     values = {
         "preheader": shorten(f"Top: {titles}", 140),
@@ -149,7 +149,7 @@ def _date_label(day: dt.date) -> str:
 
 
 def _token(d: DigestInput, purpose: str) -> str:
-    return digest_token(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose=purpose)
+    return token_make(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose=purpose)
 
 
 def _url(name: str, token: str) -> str:
@@ -383,26 +383,3 @@ def _headers(d: DigestInput, message_id: str, unsubscribe_token: str) -> dict[st
         "List-Id": f"Trending Papers digest <digest.{sender_domain()}>",
         "Feedback-ID": _FEEDBACK_ID,
     }
-
-
-def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars: int = ABSTRACT_CHARS,
-                     note_chars: int = EMAIL_NOTE_CHARS) -> tuple[str, str, str]:
-    """(subject, text, html) rendered the slow way: the templates, then premailer on the whole page.
-
-    Only tests and debugging use it: it is what `render_digest` must equal.
-    """
-    _check_generation()
-    items = list(d.items[: MAX_PAPERS if shown is None else shown])
-    more = max(d.matched_count, len(d.items)) - len(items)
-    values, _ = _shell_values(d, items, more)
-    cards = []
-    for number, (paper, matched, terms) in enumerate(items, 1):
-        v = card_values(paper, matched, terms, abstract_chars, d.reasons.get(paper.id, ""))
-        cards.append({**v["text"], "title_html": mark_safe(v["html"]["title_html"]),
-                      "abstract_html": mark_safe(v["html"]["abstract_html"]), "number": number})
-    note = _email_note(d, note_chars)
-    ctx = _template_context(values=values, cards=cards, note=note,
-                            note_html=mark_safe(note.html) if note else "", more=more)
-    subject = " ".join(render_to_string("emails/digest-subject.txt", ctx).split())
-    text = _strip_markers(render_to_string("emails/digest-body.txt", ctx)).replace(VOTE_TOKEN, values["vote_token"])
-    return subject, text, _strip_markers(_render_html(ctx)).replace(VOTE_TOKEN, values["vote_token"])

@@ -184,8 +184,8 @@ class SmtpBatchSender:
                 smtp.getreply()
                 self._rset = False
             for command, expected in _ENVELOPE:
-                line = {"MAIL": f"MAIL FROM:<{item.mail_from}>{self._mail_from_options}", "RCPT": f"RCPT TO:<{item.to}>",
-                        "DATA": "DATA"}[command]
+                line = {"MAIL": f"MAIL FROM:<{item.mail_from}>{self._mail_from_options}",
+                        "RCPT": f"RCPT TO:<{item.to}>", "DATA": "DATA"}[command]
                 smtp.send(f"{line}\r\n".encode())
                 code, text = smtp.getreply()
                 if code != expected:
@@ -212,7 +212,7 @@ class SmtpBatchSender:
             if rset:
                 smtp.getreply()
             replies = [smtp.getreply() for _ in _ENVELOPE]  # all three were sent, all three answer
-            for (code, text), (command, expected) in zip(replies, _ENVELOPE):
+            for (code, text), (command, expected) in zip(replies, _ENVELOPE, strict=True):
                 if code != expected:
                     self._envelope_failed(item, command, code, text)
                     break

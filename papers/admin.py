@@ -17,15 +17,15 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from .admin_fetch import fetch_now_view
 from .forms import ImportPapersForm, PaperAdminForm
 from .models import AcronymDefinition, DailyNote, Listing, Paper
-from .note_email import EMAIL_NOTE_CHARS, note_email_cut, note_email_render
+from .notes import EMAIL_NOTE_CHARS, markdown_html, note_email_cut, note_email_render
 from .search import KeywordError
 from .search_index import search_index_update
 from .search_results import papers_matching
 from .selectors import latest_listing_date, papers_trending
 from .services import papers_flags_set, papers_import_text
-from .templatetags.papers_site import render_markdown
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class ListingInline(admin.TabularInline):
 def _markdown_preview(text: str) -> str:
     if not text.strip():
         return format_html('<span class="muted">(empty)</span>')
-    return format_html('<div class="markdown-preview">{}</div>', render_markdown(text))
+    return format_html('<div class="markdown-preview">{}</div>', mark_safe(markdown_html(text)))  # noqa: S308 - nh3
 
 
 def _live_preview(field: str, url: str, shown: str) -> str:
@@ -228,6 +228,7 @@ class PaperAdmin(AdminPreviewMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="papers_paper_import"),
+            path("fetch-now/", self.admin_site.admin_view(fetch_now_view), name="papers_paper_fetch_now"),
             path("note-preview/", self.admin_site.admin_view(self.note_preview_view), name="papers_paper_note_preview"),
         ] + super().get_urls()
 

@@ -1,7 +1,7 @@
 """Admin page "Fetch papers now": run a source fetch at once instead of waiting for its schedule.
 
-Mounted by digest_site/urls.py at /admin/papers/fetch-now/ (staff with the
-"add paper" permission). The fetch runs as the same Celery task the schedule
+Mounted by PaperAdmin.get_urls (papers/admin.py) at /admin/papers/paper/fetch-now/
+(staff with the "add paper" permission). The fetch runs as the same Celery task the schedule
 uses: on a worker when a broker is configured, in the request otherwise.
 The schedules themselves are edited under Periodic tasks (django-celery-beat).
 """
@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from papers import tasks
 from papers.models import Paper
 
 
@@ -47,10 +48,6 @@ def fetch_now_view(request):
         raise PermissionDenied
     form = FetchNowForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        # Imported here, not at the top: digest_site/urls.py imports this module,
-        # and the URLconf should not load the whole fetch and import pipeline.
-        from papers import tasks
-
         if form.cleaned_data["source"] == "hf":
             day = form.cleaned_data["day"]
             result = tasks.fetch_hf_daily_papers.delay(day.isoformat() if day else None)

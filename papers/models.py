@@ -1,6 +1,6 @@
 """What papers exist and where they were listed.
 
-Field names here are a contract (DESIGN.md): tools outside the code read them.
+Field names here are a contract (docs/architecture.md, "Data model"): tools outside the code read them.
 """
 from __future__ import annotations
 

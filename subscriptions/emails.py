@@ -1,4 +1,4 @@
-"""The one place that builds email messages (subject, text, HTML, headers).
+"""The one place that builds email messages (subject, text, HTML, headers), and sends one.
 
 Templates live in templates/emails/<name>-subject.txt, <name>-body.txt and
 <name>-body.html. CSS is written once in a <style> block of the HTML template
@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from premailer import Premailer
+
+from .errors import TransientError, is_transient
 
 # premailer's serializer drops the doctype; without one, clients render in quirks mode.
 DOCTYPE = "<!DOCTYPE html>\n"
@@ -80,3 +82,13 @@ def make_message(name: str, to: str, ctx: dict, headers: dict | None = None) -> 
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def message_send(message) -> None:
+    """Send one message; raise TransientError for failures a retry can fix."""
+    try:
+        message.send()
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        raise

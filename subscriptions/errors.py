@@ -25,13 +25,3 @@ def is_transient(exc: BaseException) -> bool:
         return isinstance(exc, smtplib.SMTPServerDisconnected)
     # Refused, reset, timed out, unreachable, DNS: the network, not the message.
     return isinstance(exc, (OSError, socket.gaierror))
-
-
-def message_send(message) -> None:
-    """Send one message; raise TransientError for failures a retry can fix."""
-    try:
-        message.send()
-    except Exception as exc:
-        if is_transient(exc):
-            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
-        raise

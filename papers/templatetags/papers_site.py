@@ -1,78 +1,29 @@
 """Template filters for showing papers: readable abstracts, editor Markdown, search highlights."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-import markdown as markdown_lib
-import nh3
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from papers.latex import latex_to_text
+from papers.notes import markdown_html
 from papers.search import highlight
+from papers.sentences import split_lead
 
 register = template.Library()
 
-# What an editor's note may contain once rendered: text formatting, lists,
-# quotes, code and links. No images, iframes, styles or scripts.
-NOTE_TAGS = {
-    "a", "p", "br", "hr", "em", "strong", "b", "i", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h3", "h4", "h5", "h6", "del", "sup", "sub",
-}
-NOTE_ATTRIBUTES = {"a": {"href", "title"}}
-NOTE_SCHEMES = {"http", "https", "mailto"}
-
-# An abstract longer than this is cut into a lead and a "more" part.
-ABSTRACT_LEAD_CHARS = 320
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z0-9(\"'])")
-
-
-def render_markdown(text: str) -> SafeString:
-    """Editor Markdown to HTML that is safe to show: rendered, then sanitized by nh3."""
-    html = markdown_lib.markdown(text or "", extensions=["sane_lists"], output_format="html")
-    return mark_safe(  # noqa: S308 - nh3 has just removed everything outside the allow-list
-        nh3.clean(
-            html,
-            tags=NOTE_TAGS,
-            attributes=NOTE_ATTRIBUTES,
-            url_schemes=NOTE_SCHEMES,
-            link_rel="noopener noreferrer nofollow",
-        )
-    )
-
-
 @register.filter
 def markdown(text: str) -> SafeString:
-    return render_markdown(text)
+    """Editor Markdown, rendered and sanitized (papers.notes)."""
+    return mark_safe(markdown_html(text))  # noqa: S308 - nh3 has just removed everything outside the allow-list
 
 
 @register.filter
 def readable(text: str) -> str:
-    """LaTeX fragments ($k$, \\times, "5times") as plain readable text; the result is still escaped."""
+    """LaTeX fragments ($k$, \\times, "5times") as plain readable text (the email's conversion); still escaped."""
     return latex_to_text(text) if text else ""
-
-
-def split_lead(text: str, lead_chars: int = ABSTRACT_LEAD_CHARS) -> tuple[str, str]:
-    """Cut text into (lead, rest) at a sentence end near `lead_chars`, else at a space.
-
-    Short texts are not cut (rest is ""): a "more" that reveals three words is noise.
-    """
-    text = (text or "").strip()
-    if len(text) <= lead_chars * 1.4:
-        return text, ""
-    cut = None
-    for match in _SENTENCE_END.finditer(text, 0, lead_chars + 80):
-        if match.end() >= lead_chars * 0.4:
-            cut = match.end()
-            if cut >= lead_chars:
-                break
-    if cut is None:
-        cut = text.rfind(" ", 0, lead_chars)
-        if cut <= 0:
-            cut = lead_chars
-    return text[:cut].rstrip(), text[cut:].strip()
 
 
 @register.filter

@@ -13,15 +13,15 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from papers.search import normalize_keyword
-
 from ..models import Keyword, Subscriber
 from ..selectors import subscriber_counts_by_status
 from ..services import subscribers as services
 
 
 class KeywordFormSet(BaseInlineFormSet):
-    """Editors type keywords as a subscriber would; the normalized form is computed and kept unique."""
+    """Editors type keywords as a subscriber would, checked by the signup's own rules
+    (services.keywords_parse: control characters, length, something to match); the
+    normalized form is computed and kept unique."""
 
     def clean(self):
         super().clean()
@@ -30,18 +30,20 @@ class KeywordFormSet(BaseInlineFormSet):
         for form in self.forms:
             if not getattr(form, "cleaned_data", None) or form.cleaned_data.get("DELETE"):
                 continue
-            text = " ".join(str(form.cleaned_data.get("text", "")).split())
-            if not text:
+            try:
+                parsed = services.keywords_parse([str(form.cleaned_data.get("text", ""))], required=False)
+            except ValidationError as exc:
+                form.add_error("text", exc)
                 continue
-            normalized = normalize_keyword(text)
-            if not normalized:
-                form.add_error("text", "This keyword has no letters or digits to match.")
-            elif normalized in seen:
-                form.add_error("text", f"Same as “{seen[normalized]}” once normalized.")
+            if not parsed:
+                continue
+            keyword = parsed[0]
+            if keyword.normalized in seen:
+                form.add_error("text", f"Same as “{seen[keyword.normalized]}” once normalized.")
             else:
-                seen[normalized] = text
-                form.instance.text = text
-                form.instance.normalized = normalized[:200]
+                seen[keyword.normalized] = keyword.text
+                form.instance.text = keyword.text
+                form.instance.normalized = keyword.normalized
                 kept += 1
         if kept > services.MAX_KEYWORDS:
             raise ValidationError(f"At most {services.MAX_KEYWORDS} keywords per subscriber.")

@@ -25,8 +25,8 @@ from django.utils import timezone as dj_timezone
 
 from papers.search import normalize_keyword
 
-from ..emails import absolute_url, make_message
-from ..errors import TransientError, message_send
+from ..emails import absolute_url, make_message, message_send
+from ..errors import TransientError
 from ..models import DeliveryEvent, Digest, Keyword, Subscriber
 from ..tokens import MAX_AGE, subscriber_token
 

@@ -11,10 +11,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import REPO, port_open, require_service
+
+pytestmark = pytest.mark.integration  # starts real processes; its database is always PostgreSQL
 
 LAST_LINE = re.compile(
     r"^bench: subscribers=(\d+) digests=(\d+) seconds=([\d.]+) digests_per_s=(\d+) peak_rss_mb=(\d+)$")
@@ -26,13 +29,21 @@ def sink_installed():
                     "Postfix smtp-sink not installed (make system-deps)")
 
 
+def bench_database_url() -> str:
+    """A bench database of this checkout's own (digest_NAME_bench): one shared by several checkouts
+    would carry another branch's migrations."""
+    url = os.environ.get("DATABASE_URL", "")
+    own = urlsplit(url).path.strip("/") if url.startswith("postgres") else ""
+    return f"postgres://postgres@127.0.0.1:5432/{own or 'digest'}_bench_test"
+
+
 def test_bench_digests_runs_the_day_and_prints_its_last_line(redis_url, sink_installed):
     require_service(port_open("127.0.0.1", 5432), "PostgreSQL not reachable at 127.0.0.1:5432")
     bench_redis = re.sub(r"/\d+$", "/14", redis_url)  # the bench flushes its broker database
 
     done = subprocess.run(
         [sys.executable, "manage.py", "bench_digests", "--subscribers", "300", "--papers", "40", "--vocabulary", "100",
-         "--database-url", "postgres://postgres@127.0.0.1:5432/digest_bench_test", "--redis-url", bench_redis],
+         "--database-url", bench_database_url(), "--redis-url", bench_redis],
         cwd=REPO, env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
         capture_output=True, text=True, timeout=300,
     )

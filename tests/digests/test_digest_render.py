@@ -24,12 +24,13 @@ from digests.content import (
     note_from_markdown,
 )
 from digests.mime import email_message, message_bytes
-from digests.render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest, render_reference
 from digests.pages import digest_preview
+from digests.render import HTML_LIMIT, SHORT_ABSTRACT_CHARS, render_digest
 from digests.services.day import digests_run_day
-from papers.note_email import EMAIL_NOTE_CHARS, READ_ON_SITE
+from papers.notes import EMAIL_NOTE_CHARS, READ_ON_SITE
 from subscriptions.models import Digest, Subscriber
 from subscriptions.tokens import token_read
+from tests.digests.reference import render_reference
 from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 DAY = dt.date(2024, 3, 12)

@@ -92,7 +92,7 @@ def test_the_custom_admin_views_take_junk(client, editor):
         reverse("admin:subscriptions_sending_health"): ("days",),
         reverse("admin:subscriptions_digest_preview"): ("subscriber", "date"),
         reverse("admin:papers_paper_import"): ("format",),
-        reverse("papers_fetch_now"): ("source",),
+        reverse("admin:papers_paper_fetch_now"): ("source",),
     }
     failures = []
     for value in MORE_JUNK:

@@ -60,9 +60,9 @@ def test_it_fetches_yesterday_and_today_by_default(hf):
 
 
 def test_it_fetches_now_from_the_admin(hf, staff_client):
-    page = staff_client.get("/admin/papers/fetch-now/")
+    page = staff_client.get("/admin/papers/paper/fetch-now/")
     assert page.status_code == 200 and "Fetch papers now" in page.content.decode()
-    response = staff_client.post("/admin/papers/fetch-now/", {"source": "hf", "day": "2024-03-11"}, follow=True)
+    response = staff_client.post("/admin/papers/paper/fetch-now/", {"source": "hf", "day": "2024-03-11"}, follow=True)
     html = response.content.decode()
     assert "Hugging Face fetch: 2024-03-11: 3 new, 0 updated" in html
     assert Paper.objects.count() == 3
@@ -71,29 +71,29 @@ def test_it_fetches_now_from_the_admin(hf, staff_client):
 def test_it_shows_a_failed_fetch_in_the_admin(source_server, settings, staff_client):
     settings.HF_DAILY_PAPERS_URL = source_server.base + HF_PATH
     source_server.answer(HF_PATH, (500, "oops", "text/plain"))
-    response = staff_client.post("/admin/papers/fetch-now/", {"source": "hf", "day": "2024-03-11"}, follow=True)
+    response = staff_client.post("/admin/papers/paper/fetch-now/", {"source": "hf", "day": "2024-03-11"}, follow=True)
     assert "failed: ValueError: HTTP 500" in response.content.decode()
     assert not Paper.objects.exists()
 
 
 def test_it_rejects_a_bad_date_in_the_admin_form(staff_client, source_server):
-    response = staff_client.post("/admin/papers/fetch-now/", {"source": "hf", "day": "yesterday-ish"})
+    response = staff_client.post("/admin/papers/paper/fetch-now/", {"source": "hf", "day": "yesterday-ish"})
     assert response.status_code == 200
     assert "Enter a valid date" in response.content.decode()
     assert source_server.seen == []
 
 
 def test_it_keeps_fetch_now_for_editors(client):
-    response = client.get("/admin/papers/fetch-now/")
+    response = client.get("/admin/papers/paper/fetch-now/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     User.objects.create_user("intern", "i@example.org", "pw-long-enough-123", is_staff=True)
     client.login(username="intern", password="pw-long-enough-123")
-    assert client.get("/admin/papers/fetch-now/").status_code == 403
+    assert client.get("/admin/papers/paper/fetch-now/").status_code == 403
 
 
 def test_it_links_fetch_now_from_the_editable_schedules(staff_client):
     html = staff_client.get("/admin/django_celery_beat/periodictask/").content.decode()
-    assert "/admin/papers/fetch-now/" in html
+    assert "/admin/papers/paper/fetch-now/" in html
 
 
 def test_it_installs_the_fetch_schedules_editable_in_the_admin(staff_client):

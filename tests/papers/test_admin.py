@@ -10,8 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from digests.content import note_from_markdown
 from papers.models import Listing, Paper
-from papers.note_email import EMAIL_NOTE_CHARS
-from papers.templatetags.papers_site import render_markdown
+from papers.notes import EMAIL_NOTE_CHARS, markdown_html
 from tests.factories import DailyNoteFactory, ListingFactory, PaperFactory
 
 pytestmark = pytest.mark.django_db
@@ -203,7 +202,7 @@ def test_it_previews_a_daily_note_as_the_email_shows_it(admin_client, settings):
 
     preview = note_preview(admin_client, note)
 
-    site = render_markdown(body)
+    site = markdown_html(body)
     assert "<h4>" in site and "<pre>" in site and "<hr>" in site  # what the site keeps and the email does not
     shown = preview.find_class("markdown-preview")[0]
     assert not shown.xpath(".//h4 | .//pre | .//hr")

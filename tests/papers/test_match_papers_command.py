@@ -46,6 +46,8 @@ def test_it_prints_json_with_id_arxiv_id_title_score_and_terms(papers):
     assert row["title"] == "BERT-based retrieval"
     assert row["score"] > 0
     assert row["terms"] == ["BERT", "BERTs"]
+    assert row["via"] == [""]  # the keyword as typed
+    assert rows[1]["via"] == ["RoBERTa", "mBERT"]  # BERT's family, from the glossary
 
 
 def test_it_prints_an_empty_json_list_when_nothing_matches(papers):

@@ -1,6 +1,8 @@
 """LaTeX in abstracts shown as readable text, including the HF page's lost backslashes."""
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,7 +53,9 @@ def test_it_leaves_ordinary_words_alone(words):
     assert latex_to_text(words) == words
 
 
-@pytest.mark.parametrize("broken", ["\\begin{itemize", "{{{{x", "}}}", "\\", "$", "$$", "\\frac{", "$x", "\\verb|x", "%"])
+@pytest.mark.parametrize(
+    "broken", ["\\begin{itemize", "{{{{x", "}}}", "\\", "$", "$$", "\\frac{", "$x", "\\verb|x", "%"]
+)
 def test_it_never_raises_on_broken_latex(broken):
     assert isinstance(latex_to_text(broken), str)
 
@@ -64,3 +68,28 @@ def test_it_never_raises_on_any_text(text):
 
 def test_it_returns_empty_for_empty():
     assert latex_to_text("") == ""
+
+
+SENTENCES = [
+    "We propose a method that is $\\mathcal{O}(n \\log n)$ instead of $O(n^2)$.",
+    "It runs 5times faster when $k \\ge 3$ and the dataset is huge.",
+    "Results hold for kge3 layers (see Table 1).",
+    "Unlike prior work, we use \\textbf{no} labels; accuracy rises by 3.2%.",
+    "A plain sentence with no LaTeX at all.",
+    "Our bound $\\sum_{i=1}^{n} x_i \\leq C$ is tight. Surprisingly, so is the lower one.",
+    "E.g. the model ($\\alpha = 0.5$) wins.",
+]
+
+
+def test_it_converts_a_text_as_the_sentences_it_is_made_of():
+    rng = random.Random(11)
+    for _ in range(300):
+        picked = [rng.choice(SENTENCES) for _ in range(rng.randint(1, 6))]
+        assert latex_to_text(" ".join(picked)) == " ".join(map(latex_to_text, picked)), picked
+
+
+def test_it_keeps_prices_and_math_of_different_sentences_apart():
+    # On the whole text the price's dollars pair up with the next sentence's math.
+    text = "Costs fall from $5 to $3 per run. E.g. the model ($\\alpha = 0.5$) wins."
+
+    assert latex_to_text(text) == "Costs fall from $5 to $3 per run. E.g. the model (α = 0.5) wins."

@@ -94,6 +94,15 @@ def test_it_shows_latex_as_readable_text(client):
     assert r"\times" not in page
 
 
+def test_it_shows_the_same_latex_text_as_the_email(client):
+    # Converted as a whole, the price's "$" paired with the next sentence's math.
+    paper = listed("Prices", abstract=r"Costs fall from $5 to $3 per run. E.g. the model ($\alpha = 0.5$) wins.")
+
+    page = text_of(client.get(f"/papers/{paper.pk}/"))
+
+    assert "Costs fall from $5 to $3 per run. E.g. the model (α = 0.5) wins." in page
+
+
 def test_it_renders_the_days_editor_note_sanitized(client):
     listed("Something")
     DailyNoteFactory(date=DAY, body=f"A **strong** day. [Read](https://example.org) {XSS} [bad](javascript:alert(1))")

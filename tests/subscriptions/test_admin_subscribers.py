@@ -76,6 +76,25 @@ def test_it_edits_keywords_inline_with_the_normalized_form(admin_client, people)
     assert "Same as" in response.content.decode()
 
 
+@pytest.mark.parametrize(("typed", "says"), [("bad\x01word", "control characters"),
+                                             ("del\x7fword", "control characters"),
+                                             ("!!!", "no letters or digits")])
+def test_it_refuses_in_the_admin_the_keywords_the_signup_form_refuses(admin_client, people, typed, says):
+    ada = people[0]
+    url = reverse("admin:subscriptions_subscriber_change", args=[ada.pk])
+    data = {
+        "email": ada.email, "frequency": "daily", "send_weekday": "0", "send_hour": "7", "timezone": "UTC",
+        "keywords-TOTAL_FORMS": "1", "keywords-INITIAL_FORMS": "0", "keywords-MIN_NUM_FORMS": "0",
+        "keywords-MAX_NUM_FORMS": "1000", "keywords-0-id": "", "keywords-0-subscriber": str(ada.pk),
+        "keywords-0-text": typed,
+    }
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200 and says in response.content.decode()
+    assert list(ada.keywords.values_list("text", flat=True)) == ["diffusion"]
+
+
 def act(admin_client, action, subscribers, **kwargs):
     return admin_client.post(CHANGELIST, {"action": action, "_selected_action": [s.pk for s in subscribers]}, **kwargs)
 

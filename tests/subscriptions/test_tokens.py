@@ -5,11 +5,12 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core import signing
 from django.urls import reverse
 
 from subscriptions.models import Subscriber
 from subscriptions.services.subscribers import subscriber_delete, subscriber_sign_out_everywhere
-from subscriptions.tokens import subscriber_token
+from subscriptions.tokens import TokenError, subscriber_token, token_make, token_read
 from tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,25 @@ def test_it_revokes_every_link_when_the_subscriber_is_deleted(client, purpose):
     # The same address signing up again gets a new row; old links stay dead.
     SubscriberFactory(email=subscriber.email)
     assert_bad_link_page(client.get(url))
+
+
+@pytest.mark.parametrize(("purpose", "extra"), [("digest", "2024-03-12"), ("manage", ""), ("unsubscribe", ""),
+                                                ("digest", 'quote " and \\ and é')])
+def test_token_make_writes_what_djangos_signing_dumps_writes(purpose, extra):
+    with time_machine.travel(1_710_237_600, tick=False):
+        for sid, version in ((1, 1), (987654, 3)):
+            token = token_make(subscriber_id=sid, token_version=version, purpose=purpose, extra=extra)
+            payload = [sid, version] + ([extra] if extra else [])
+            assert token == signing.dumps(payload, salt=f"subscriptions.token.{purpose}", compress=False)
+            assert token_read(token, purpose=purpose).extra == extra
+
+
+def test_a_new_secret_key_signs_with_the_new_key_and_the_old_tokens_stop_working(settings):
+    old = token_make(subscriber_id=7, token_version=1, purpose="manage")
+    settings.SECRET_KEY = "another-secret-for-this-test-only-0123456789"
+
+    new = token_make(subscriber_id=7, token_version=1, purpose="manage")
+
+    assert new != old and token_read(new, purpose="manage").subscriber_id == 7
+    with pytest.raises(TokenError):
+        token_read(old, purpose="manage")

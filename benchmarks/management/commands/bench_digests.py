@@ -192,7 +192,7 @@ def seed(*, subscribers: int, papers: int, vocab_size: int, day: dt.date, log) -
             # Popular terms often, plus a few from the long tail, like a real day's listing.
             terms = rng.choices(vocab, cum_weights=cum, k=8) + rng.sample(vocab, 4)
             title = f"{terms[0]} for {terms[1]}: {terms[2].capitalize()} meets {terms[3]}"
-            abstract = FILLER.format(**dict(zip("abcdefghijkl", terms)))
+            abstract = FILLER.format(**dict(zip("abcdefghijkl", terms, strict=False)))
             authors = [f"Author {rng.randrange(100000)}" for _ in range(rng.randint(2, 8))]
             yield (i, f"2403.{i:05d}", title, " ".join(title.lower().split())[:255], abstract, authors,
                    f"{rng.randint(8, 40)} pages, {rng.randint(2, 12)} figures", ["cs.LG"], day,
@@ -342,7 +342,8 @@ class RssSampler(threading.Thread):
     backends serving the bench database; only their CPU is reported.
     """
 
-    def __init__(self, roots: dict[str, tuple[int, bool]], services: dict[str, tuple[str, ...]], interval: float = 1.0) -> None:
+    def __init__(self, roots: dict[str, tuple[int, bool]], services: dict[str, tuple[str, ...]],
+                 interval: float = 1.0) -> None:
         super().__init__(daemon=True)
         self.roots, self.services, self.interval = roots, services, interval
         self.peak_kb: dict[str, int] = {}
@@ -417,7 +418,7 @@ class Workers:
         self.procs: list[subprocess.Popen] = []
         self.names = [f"bench{i}-{os.getpid()}" for i in range(count)]
         self.logs = [logdir / f"{name}.log" for name in self.names]
-        for name, log in zip(self.names, self.logs):
+        for name, log in zip(self.names, self.logs, strict=True):
             if profile_dir:
                 head = [sys.executable, "-m", "cProfile", "-o", str(profile_dir / f"{name}.prof"), "-m", "celery"]
                 pool_args = ["--pool", "solo"]
@@ -431,11 +432,12 @@ class Workers:
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        for name, log, proc in zip(self.names, self.logs, self.procs):
+        for name, log, proc in zip(self.names, self.logs, self.procs, strict=True):
             while not re.search(rf"{re.escape(name)}@\S+ ready\.", log.read_text(errors="replace")):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise CommandError(f"worker {name} did not start; its log:\n{log.read_text(errors='replace')[-3000:]}")
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise CommandError(f"worker {name} did not start; its log:\n{tail}")
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -482,7 +484,8 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
         parser.add_argument("--concurrency", type=int, default=1, help="pool processes per worker (default 1)")
         parser.add_argument("--pool", choices=["prefork", "solo", "threads"], default="prefork")
-        parser.add_argument("--batch-size", type=int, default=None, help="digests per send task (default: the service's)")
+        parser.add_argument("--batch-size", type=int, default=None,
+                            help="digests per send task (default: the service's)")
         parser.add_argument("--scale", default="", help="run several sizes in a row, e.g. 10000,100000,1000000")
         parser.add_argument("--date", type=dt.date.fromisoformat, default=DAY, help=f"digest date (default {DAY})")
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the day's job")
@@ -521,7 +524,7 @@ class Command(BaseCommand):
             (d0, s0), _ = results[0]
             self.stdout.write("scale: " + "; ".join(
                 f"N={n} {1000 * s / d:.3f}s per 1k digests ({s / s0:.1f}x the time for {d / d0:.1f}x the digests)"
-                for n, ((d, s), _) in zip(sizes, results)))
+                for n, ((d, s), _) in zip(sizes, results, strict=True)))
         self.stdout.write(results[-1][1])
 
     def reexec(self, o) -> None:

@@ -104,7 +104,8 @@ def generate_papers(count: int, rng: random.Random) -> list[tuple[int, str, str]
             "t2": _spell(rng.choice(TERMS), rng),
             "A": rng.choice(ACRONYMS[:60]),
             "A2": rng.choice(ACRONYMS[:60]),
-            "N": rng.choice(["Mono", "Flux", "Orca", "Tessa", "Vega", "Pico"]) + rng.choice(["Net", "Former", "GPT", "LM"]),
+            "N": (rng.choice(["Mono", "Flux", "Orca", "Tessa", "Vega", "Pico"])
+                  + rng.choice(["Net", "Former", "GPT", "LM"])),
         }
         title = f"{pick['N']}: {pick['m'].title()} {pick['h'].title()} for {pick['t'].title()} {pick['h2'].title()}"
         abstract = " ".join(s.format(**pick) for s in rng.sample(SENTENCES, k=rng.randint(8, len(SENTENCES))))

@@ -81,7 +81,8 @@ class Command(BaseCommand):
         if created:
             admin.set_password(ADMIN_PASSWORD)
             admin.save(update_fields=["password"])
-        self.stdout.write(f"3. Admin user: {ADMIN_USERNAME} / {ADMIN_PASSWORD}" + ("" if created else " (already there)"))
+        already = "" if created else " (already there)"
+        self.stdout.write(f"3. Admin user: {ADMIN_USERNAME} / {ADMIN_PASSWORD}{already}")
 
         for email, keywords in DEMO_SUBSCRIBERS:
             if not Subscriber.objects.filter(email__iexact=email).exists():

@@ -20,7 +20,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("keyword", help='a word, a phrase ("graph neural network") or an acronym (BERT)')
-        parser.add_argument("--json", action="store_true", help="print a JSON list of {id, arxiv_id, title, score, terms}")
+        parser.add_argument("--json", action="store_true",
+                            help="print a JSON list of {id, arxiv_id, title, score, terms, via}")
         parser.add_argument("--limit", type=int, default=0, help="print at most N papers (default: all)")
 
     def handle(self, *args, keyword: str, json: bool, limit: int, **options):
@@ -50,6 +51,8 @@ def _dumps(papers) -> str:
             "title": p.title,
             "score": p.keyword_match.score,
             "terms": list(p.keyword_match.terms),
+            # What found it: "" is the keyword as typed, else an expansion ("convolutional neural network").
+            "via": list(p.keyword_match.via),
         }
         for p in papers
     ]

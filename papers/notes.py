@@ -1,9 +1,11 @@
-"""The editor's daily note as the digest email shows it: Markdown to sanitized HTML and text, cut to length.
+"""The editor's Markdown (daily notes, paper notes) as sanitized HTML: the one renderer.
 
-Here, not in subscriptions, because the note's admin preview (papers.admin) must
-show exactly what the email will show, and papers never imports subscriptions.
-The site's day page renders the same Markdown richer (headings, code blocks:
-papers.templatetags.papers_site.render_markdown); email clients get the plain set.
+`markdown_html` renders with the Markdown library and sanitizes with nh3 to an
+allow-list: the site's (headings, code blocks) or the email's plainer set.
+`note_email_render` adds what the digest email needs: the note's text part, and
+`note_email_cut` its cut to length. Here, in papers, because the note's admin
+preview (papers.admin) shows exactly what the email will show, and papers
+imports neither subscriptions nor digests.
 """
 from __future__ import annotations
 
@@ -16,7 +18,16 @@ import markdown
 import nh3
 from django.utils.text import Truncator
 
+# What an editor's note may contain once rendered on the site: text formatting,
+# lists, quotes, code and links. No images, iframes, styles or scripts.
+SITE_TAGS = {
+    "a", "p", "br", "hr", "em", "strong", "b", "i", "code", "pre", "blockquote",
+    "ul", "ol", "li", "h3", "h4", "h5", "h6", "del", "sup", "sub",
+}
+# Email clients get the plain set.
 EMAIL_NOTE_TAGS = {"p", "a", "strong", "em", "b", "i", "ul", "ol", "li", "code", "br", "blockquote"}
+_ATTRIBUTES = {"a": {"href", "title"}}
+_SCHEMES = {"http", "https", "mailto"}
 # The email has 102 KB for everything (Gmail clips there): a longer note shows its
 # start and links to the day page, which shows all of it.
 EMAIL_NOTE_CHARS = 1_500
@@ -36,14 +47,18 @@ class EmailNote:
     text: str  # the same words without the markup, for the text part
 
 
+def markdown_html(text: str, *, tags: set[str] = SITE_TAGS, link_rel: str = "noopener noreferrer nofollow") -> str:
+    """Editor Markdown to HTML that is safe to show: rendered, then sanitized by nh3 to `tags`."""
+    # sane_lists: a numbered list after a bulleted one stays numbered.
+    html = markdown.markdown(text or "", extensions=["sane_lists"], output_format="html")
+    return nh3.clean(html, tags=tags, attributes=_ATTRIBUTES, url_schemes=_SCHEMES, link_rel=link_rel)
+
+
 def note_email_render(body: str) -> EmailNote | None:
     """The note's Markdown as the email shows it (links get rel=noopener); None for a blank note."""
     if not body or not body.strip():
         return None
-    # sane_lists as on the site: a numbered list after a bulleted one stays numbered.
-    html = nh3.clean(markdown.markdown(body, extensions=["sane_lists"]), tags=EMAIL_NOTE_TAGS,
-                     attributes={"a": {"href", "title"}}, url_schemes={"http", "https", "mailto"},
-                     link_rel="noopener noreferrer")
+    html = markdown_html(body, tags=EMAIL_NOTE_TAGS, link_rel="noopener noreferrer")
     return EmailNote(html=html, text=_as_text(html))
 
 

@@ -467,7 +467,7 @@ def keyword_topics(keyword: str) -> Expansion:
 
 
 def keyword_alternatives(
-    keyword: str, *, disabled: frozenset[str] = frozenset()
+    keyword: str, *, disabled: frozenset[str] = frozenset(), acronyms: AcronymTable | None = None
 ) -> list[tuple[tuple[str, ...], ...]]:
     """Every sequence of units (each a tuple of alternative keys) through which the
     keyword, its enabled expansions included, can match a paper.
@@ -475,10 +475,11 @@ def keyword_alternatives(
     Invariant (docs/matching.md, notes/MATCHER_INTERFACE.md): if PaperIndex.match(keyword)
     finds paper P, every unit of at least one of these sequences has a key among P's
     index keys. Exclusions, acronym evidence and salience only ever remove matches.
+    `acronyms`: the corpus's table when the caller already read it (one read per search).
     Raises KeywordError for an unusable keyword.
     """
     query = keyword_query(keyword)
-    expansion = keyword_expansion(query, acronym_table())
+    expansion = keyword_expansion(query, acronym_table() if acronyms is None else acronyms)
     sequences = []
     for alternative in (query, *(a.query for a in expansion.enabled(disabled))):
         sequences.append(alternative[1])

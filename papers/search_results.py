@@ -310,6 +310,7 @@ def _walk(query: IndexQuery, window: tuple[str, list], need: int, max_checked: i
     else by walking the trend index, which meets enough candidates early (_ranked).
     """
     found: list[tuple[Paper, KeywordMatch]] = []
+    verdicts: dict[int, _Verdict | None] = {}  # tier 2 reads tier 1's candidates again: verify each once
     checked = 0
     started = time.monotonic()
     for tier, wants_title in ((query.title_hit, True), (query.any_hit, False)):
@@ -321,7 +322,7 @@ def _walk(query: IndexQuery, window: tuple[str, list], need: int, max_checked: i
                 return found, checked, False
             rows = _ranked(tier, window, after, limit, from_codes=wants_title or few)
             checked += len(rows)
-            found += _verified(query, [paper_id for paper_id, _ in rows], in_title=wants_title)
+            found += _verified(query, [paper_id for paper_id, _ in rows], in_title=wants_title, verdicts=verdicts)
             if len(rows) < limit:
                 break  # this tier has no more candidates
             after = (rows[-1][1], rows[-1][0])
@@ -331,16 +332,34 @@ def _walk(query: IndexQuery, window: tuple[str, list], need: int, max_checked: i
     return found, checked, True
 
 
-def _verified(query: IndexQuery, ids: list[int], *, in_title: bool) -> list[tuple[Paper, KeywordMatch]]:
+@dataclass(frozen=True)
+class _Verdict:
+    """The matcher's verdict on one matched candidate."""
+
+    paper: Paper
+    match: KeywordMatch
+    in_title: bool  # matched on the title alone
+
+
+def _verified(query: IndexQuery, ids: list[int], *, in_title: bool,
+              verdicts: dict[int, _Verdict | None]) -> list[tuple[Paper, KeywordMatch]]:
     """The papers among `ids`, in that order, that the matcher matches on the title alone
-    (`in_title`) or only with the abstract (not `in_title`)."""
-    papers = {p.id: p for p in Paper.objects.filter(id__in=ids, is_hidden=False)}
-    acronyms = query.acronyms
-    index = PaperIndex.build(((p.id, p.title, p.abstract) for p in papers.values()), acronyms=acronyms)
-    matches = {m.paper_id: m for m in index.match(query.keyword, disabled=query.disabled)}
-    titles = PaperIndex.build(((paper_id, papers[paper_id].title, "") for paper_id in matches), acronyms=acronyms)
-    title_hits = {m.paper_id for m in titles.match(query.keyword, disabled=query.disabled)}
-    return [(papers[i], matches[i]) for i in ids if i in matches and (i in title_hits) is in_title]
+    (`in_title`) or only with the abstract (not `in_title`).
+
+    The matcher indexes only the ids without a verdict yet (its verdict on a paper does not
+    depend on the other papers indexed with it); `verdicts` (None: no match) gains theirs.
+    """
+    new = [i for i in ids if i not in verdicts]
+    if new:
+        papers = {p.id: p for p in Paper.objects.filter(id__in=new, is_hidden=False)}
+        acronyms = query.acronyms
+        index = PaperIndex.build(((p.id, p.title, p.abstract) for p in papers.values()), acronyms=acronyms)
+        matches = {m.paper_id: m for m in index.match(query.keyword, disabled=query.disabled)}
+        titles = PaperIndex.build(((i, papers[i].title, "") for i in matches), acronyms=acronyms)
+        title_hits = {m.paper_id for m in titles.match(query.keyword, disabled=query.disabled)}
+        for i in new:
+            verdicts[i] = _Verdict(papers[i], matches[i], i in title_hits) if i in matches else None
+    return [(v.paper, v.match) for i in ids if (v := verdicts[i]) is not None and v.in_title is in_title]
 
 
 def papers_matching(

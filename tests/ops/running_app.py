@@ -9,6 +9,7 @@ which is not what these tests measure, does not turn them into 429s.
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -60,7 +61,7 @@ class RunningApp:
                        "-k", "gthread", "--threads", "32", "--keep-alive", "120", "--graceful-timeout", "5"]
         else:
             raise ValueError(kind)
-        log = open(log_path, "wb")
+        log = open(log_path, "wb")  # noqa: SIM115 - the process writes to it for its whole life
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         log.close()
@@ -122,10 +123,8 @@ class RunningApp:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
-        try:  # workers of a gunicorn that died first
+        with contextlib.suppress(ProcessLookupError):  # workers of a gunicorn that died first
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def signup_storm(app: RunningApp, emails: list[str], *, keywords: str = "diffusion, retrieval") -> list[int]:

@@ -80,16 +80,25 @@ def digest_preview(subscriber: Subscriber, digest_date: dt.date) -> tuple[Render
     """(the email, where it comes from) for the admin preview; None when there is nothing to send.
 
     A digest row is rendered exactly as the send step renders it (same code, same
-    Message-ID); without one, what a build would choose now.
+    Message-ID); a sent one with the editor's note its email carried (Digest.sent_note),
+    not the note as it reads now. Without a row, what a build would choose now.
     """
-    row = Digest.objects.filter(subscriber=subscriber, digest_date=digest_date).first()
+    row = Digest.objects.filter(subscriber=subscriber, digest_date=digest_date).select_related("sent_note").first()
     if row is not None:
         if row.status == Digest.Status.SKIPPED:
             return None, "Skipped: nothing new matched on that day, so nothing was sent."
-        data = digest_inputs(digest_rows(pk=row.pk))[0]
+        sent = row.status == Digest.Status.SENT
+        note_bodies = {digest_date: row.sent_note.body} if sent and row.sent_note else None
+        data = digest_inputs(digest_rows(pk=row.pk), note_bodies=note_bodies)[0]
         if not data.items:
             return None, "Every paper in this digest has been hidden since."
-        return render_digest(data), f"Digest #{row.pk}, {row.get_status_display().lower()}, rendered as it is sent."
+        if not sent:
+            how = "rendered as it will be sent"
+        elif note_bodies is not None:
+            how = "rendered as it was sent, with the editor’s note its email carried"
+        else:  # sent before notes were recorded with the digest
+            how = "rendered as it was sent, except the editor’s note: that is today’s version"
+        return render_digest(data), f"Digest #{row.pk}, {row.get_status_display().lower()}, {how}."
     found = selection_for(subscriber, digest_date)
     if found is None:
         return None, "Not built yet, and nothing new matches: this day's digest would be skipped."

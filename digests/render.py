@@ -56,12 +56,12 @@ _TOKEN = re.compile(r"ZQ([a-z_]+)QZ")
 _VOTE_BYTES = VOTE_TOKEN.encode()
 _MARKERS = ("<!--cards-->", "<!--/cards-->", "<!--note-->", "<!--/note-->")
 # Shell values that differ per subscriber; the same names in both render paths.
-_SHELL_NAMES = ("subject", "preheader", "headline", "date_label", "web_url", "email", "keywords",
+_SHELL_NAMES = ("subject", "preheader", "headline", "lede", "date_label", "web_url", "email", "keywords",
                 "frequency", "manage_url", "unsubscribe_url", "more_label", "site_url")
 
 
 _NEEDS_ESCAPE = re.compile(r"[&<>\"']")
-_TYPED = ("subject", "preheader", "headline", "email", "keywords", "more_label", "date_label", "frequency")
+_TYPED = ("subject", "preheader", "headline", "lede", "email", "keywords", "more_label", "date_label", "frequency")
 
 
 def _ph(name: str) -> str:
@@ -106,8 +106,10 @@ def _shell_values(d: DigestInput, shown: list, more: int) -> tuple[dict[str, str
     count = d.matched_count or len(shown)
     if topics:
         headline = f"{count} new paper{'s' if count != 1 else ''} on {topics}"
+        lede = "Ranked by how well they match your keywords and how much they are trending."
     else:  # the trending list alone, or only followed authors' papers
         headline = f"The day’s top {len(shown)} trending paper{'s' if len(shown) != 1 else ''}"
+        lede = "What the research community is reading today, most trending first."
     titles = " · ".join(p.title for p, _, _ in shown[:3])
     unsubscribe = _token(d, "unsubscribe")  # the footer link and the List-Unsubscribe header
     web = token_make(subscriber_id=d.subscriber_id, token_version=d.token_version, purpose="digest",
@@ -115,6 +117,7 @@ def _shell_values(d: DigestInput, shown: list, more: int) -> tuple[dict[str, str
     values = {
         "preheader": shorten(f"Top: {titles}", 140),
         "headline": headline,
+        "lede": lede,
         "date_label": _date_label(d.digest_date),
         "web_url": _url("digests:digest_view", web),
         # Not a placeholder of the shell: what the cards' vote links carry (VOTE_TOKEN).

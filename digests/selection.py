@@ -316,8 +316,12 @@ def _with_keywords(abstract: str, keywords) -> str:
 
 
 def day_note(digest_date: dt.date):
-    body = DailyNote.objects.filter(date=digest_date).values_list("body", flat=True).first()
-    return note_from_markdown(body or "")
+    return note_from_markdown(day_note_body(digest_date))
+
+
+def day_note_body(digest_date: dt.date) -> str:
+    """The Markdown of a day's editor's note, "" when there is none."""
+    return DailyNote.objects.filter(date=digest_date).values_list("body", flat=True).first() or ""
 
 
 _PAPERS: dict = {}  # paper id -> PaperData; key 0 holds the SITE_URL they were made for
@@ -368,10 +372,12 @@ ROW_FIELDS = ("id", "digest_date", "papers", "matches", "terms", "matched_count"
               "subscriber__status")  # the status last: digests.services.send reads row[-1]
 
 
-def digest_inputs(rows: list[tuple]) -> list[DigestInput]:
+def digest_inputs(rows: list[tuple], *, note_bodies: dict[dt.date, str] | None = None) -> list[DigestInput]:
     """DigestInput for each row of ROW_FIELDS, in a fixed number of queries (keywords, papers, notes).
 
-    Papers hidden by an editor since the build are left out.
+    Papers hidden by an editor since the build are left out. `note_bodies` (date ->
+    Markdown) gives the notes to use, read by the caller (the send step records the
+    same text it sends); without it, each day's current note.
     """
     if not rows:
         return []
@@ -387,7 +393,8 @@ def digest_inputs(rows: list[tuple]) -> list[DigestInput]:
         if sid in keywords:
             keywords[sid].append(text)
     papers = papers_data({pid for r in rows for pid in r[2]})
-    notes = {day: day_note(day) for day in {r[1] for r in rows}}
+    days = {r[1] for r in rows}
+    notes = {day: note_from_markdown(note_bodies[day]) if note_bodies is not None else day_note(day) for day in days}
     return [_input(r, keywords.get(r[6], []), papers, notes[r[1]]) for r in rows]
 
 

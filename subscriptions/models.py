@@ -147,6 +147,28 @@ class Vote(models.Model):
         return f"{self.get_value_display()}: {self.paper_id} for {self.subscriber_id}"
 
 
+class SentNote(models.Model):
+    """The editor's note of a day as digests carried it: one row per version that went out.
+
+    The daily note can be written or changed after a day's digests were sent; a sent
+    digest's admin preview shows the version its email had (Digest.sent_note).
+    """
+
+    digest_date = models.DateField()
+    body = models.TextField(blank=True, help_text="The Markdown as sent; empty: the emails had no note.")
+    # sha256 of body: a long body cannot sit in a unique index, its hash can.
+    checksum = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["digest_date", "checksum"], name="sentnote_unique_per_day_and_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Note of {self.digest_date} as sent ({self.checksum[:8]})"
+
+
 class Digest(models.Model):
     """One digest per subscriber per date: the idempotency key for delivery."""
 
@@ -173,6 +195,8 @@ class Digest(models.Model):
     # How many new papers matched in all; `papers` holds the ones the email shows.
     matched_count = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=255, blank=True)
+    # The editor's note as this digest's email carried it (set when it is rendered to send).
+    sent_note = models.ForeignKey(SentNote, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -20,8 +20,9 @@ from subscriptions.services.deliverability import delivery_event_record
 
 from ..mime import email_message, envelope_sender, message_bytes
 from ..render import render_digest
-from ..selection import digest_inputs, digest_rows
+from ..selection import day_note_body, digest_inputs, digest_rows
 from ..smtp import ConnectionTrouble, Item, Outcome, Result, SenderRefused, SmtpBatchSender, batch_sender
+from .notes import digests_sent_note_set
 
 logger = logging.getLogger(__name__)
 
@@ -322,10 +323,14 @@ def _render(claimed: list[int], book: _Book, *, smtp: bool, eight_bit: bool) -> 
     flight whose message had not actually gone out.
     """
     # Exactly this batch's rows, by the claim itself: no list of 500 ids to bind.
-    rows = digest_rows(pk__gte=claimed[0], pk__lte=claimed[-1], status=SENDING, claimed_at=book.stamp)
+    claim = {"pk__gte": claimed[0], "pk__lte": claimed[-1], "claimed_at": book.stamp}
+    rows = digest_rows(status=SENDING, **claim)
+    # The note is read once, and the same text is both sent and recorded for the admin's preview.
+    note_bodies = {day: day_note_body(day) for day in {row[1] for row in rows}}
+    digests_sent_note_set(claim=claim, note_bodies=note_bodies)
     items = []
     sender = envelope_sender()
-    for row, data in zip(rows, digest_inputs(rows), strict=True):
+    for row, data in zip(rows, digest_inputs(rows, note_bodies=note_bodies), strict=True):
         digest_id, status = row[0], row[-1]
         if status != Subscriber.Status.ACTIVE:
             book.skip(digest_id, f"not sent: the subscriber is now {status}")

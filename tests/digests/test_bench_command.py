@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 
 from tests.conftest import REPO, port_open, require_service
@@ -37,13 +38,22 @@ def bench_database_url() -> str:
     return f"postgres://postgres@127.0.0.1:5432/{own or 'digest'}_bench_test"
 
 
+def drop_database(url: str) -> None:
+    """Start from nothing: the bench creates and migrates its database when it is missing."""
+    name = urlsplit(url).path.strip("/")
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def test_bench_digests_runs_the_day_and_prints_its_last_line(redis_url, sink_installed):
     require_service(port_open("127.0.0.1", 5432), "PostgreSQL not reachable at 127.0.0.1:5432")
     bench_redis = re.sub(r"/\d+$", "/14", redis_url)  # the bench flushes its broker database
+    database_url = bench_database_url()
+    drop_database(database_url)  # a database left by an older checkout may carry other migrations
 
     done = subprocess.run(
         [sys.executable, "manage.py", "bench_digests", "--subscribers", "300", "--papers", "40", "--vocabulary", "100",
-         "--database-url", bench_database_url(), "--redis-url", bench_redis],
+         "--database-url", database_url, "--redis-url", bench_redis],
         cwd=REPO, env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
         capture_output=True, text=True, timeout=300,
     )

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from digests.services.day import digests_run_day
 from subscriptions.models import Digest
-from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
+from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 DAY = dt.date(2024, 3, 12)
 
@@ -75,6 +75,35 @@ def test_the_preview_shows_a_digest_exactly_as_sent(admin_client, day):
     assert "List-Unsubscribe-Post" in page
     assert "<iframe" in page and "srcdoc=" in page and "Diffusion Policies for Robots" in page
     assert "matched: diffusion" in page  # the text part
+
+
+def test_the_preview_of_a_sent_digest_keeps_the_note_its_email_carried(admin_client, settings):
+    settings.SITE_URL = "https://papers.example.org"
+    ListingFactory(paper=PaperFactory(title="Diffusion Policies for Robots"), listed_on=DAY)
+    KeywordFactory(subscriber=SubscriberFactory(email="ada@example.org"), text="diffusion")
+    note = DailyNoteFactory(date=DAY, body="First version: **read the robots paper**.")
+    digests_run_day(digest_date=DAY)
+    [email] = mail.outbox
+    assert "read the robots paper" in email.body
+    # After the day's digests went out, the editor rewrites the note, then deletes it.
+    note.body = "Second version, written after sending."
+    note.save()
+    url = reverse("admin:subscriptions_digest_preview")
+
+    page = admin_client.get(url, {"subscriber": "ada@example.org", "date": "2024-03-12"}).content.decode()
+
+    assert "read the robots paper" in page and "Second version" not in page
+    assert "with the editor’s note its email carried" in page
+    note.delete()
+    page = admin_client.get(url, {"subscriber": "ada@example.org", "date": "2024-03-12"}).content.decode()
+    assert "read the robots paper" in page
+
+    # A digest sent with no note previews with none, whatever was added later.
+    KeywordFactory(subscriber=SubscriberFactory(email="grace@example.org"), text="diffusion")
+    digests_run_day(digest_date=DAY)
+    DailyNoteFactory(date=DAY, body="A note added after sending.")
+    page = admin_client.get(url, {"subscriber": "grace@example.org", "date": "2024-03-12"}).content.decode()
+    assert "A note added after sending" not in page and "Diffusion Policies for Robots" in page
 
 
 def test_the_preview_shows_what_a_build_would_send_for_a_day_not_built(admin_client, day):

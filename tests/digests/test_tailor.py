@@ -117,6 +117,9 @@ def test_the_email_says_why_shows_the_summary_and_links_votes(settings, day):
     assert "The day’s top 10 trending papers" in message.subject
     assert "(trending today)" in message.body and "In one line: The one-line gist." in message.body
     assert "A good day." in message.body or "good" in message.body  # the editor's note
+    # A trending-list reader has no keywords: the lede must not speak of them.
+    assert "What the research community is reading today" in message.body
+    assert "match your keywords" not in message.body
     html = message.alternatives[0][0]
     assert "trending today" in html and "In one line: The one-line gist." in html
     links = re.findall(r"More like this: (\S+)", message.body)

@@ -61,10 +61,9 @@ class RunningApp:
                        "-k", "gthread", "--threads", "32", "--keep-alive", "120", "--graceful-timeout", "5"]
         else:
             raise ValueError(kind)
-        log = open(log_path, "wb")  # noqa: SIM115 - the process writes to it for its whole life
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        log.close()
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         app = cls(proc, port, log_path)
         app.wait_ready()
         return app

@@ -60,7 +60,7 @@ def test_readers_leaving_mid_build_are_skipped_and_everyone_else_gets_their_dige
 
     def rows_then_two_readers_change(chunk, selector, digest_date):
         rows = compute_rows(chunk, selector, digest_date)
-        if leaving.pk in {row[0] for row in chunk}:  # (id, last_digest_on, frequency, trending)
+        if leaving.pk in {row[0] for row in chunk}:
             _in_another_connection(lambda: (subscriber_delete(subscriber_id=leaving.pk),
                                             subscriber_pause(subscriber_id=pausing.pk)))
         return rows

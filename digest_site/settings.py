@@ -67,7 +67,8 @@ DEBUG = env_bool("DEBUG", False)
 # (security.W009), and docker-compose/.env.example require a real one.
 SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-local-development-key-change-me"
 
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h.strip()]
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+                 if h.strip()]
 
 SITE_URL = (env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https")) or "").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
@@ -248,7 +249,8 @@ WHITENOISE_USE_FINDERS = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and SITE_URL.startswith("https://"))
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SITE_URL.startswith("https://")
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG or not SITE_URL.startswith("https://") else 31536000, minimum=0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG or not SITE_URL.startswith("https://") else 31536000,
+                              minimum=0)
 # Both reach beyond this site (every subdomain; browsers' built-in preload list,
 # which takes months to leave): only when asked for, never implied by https.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -282,11 +284,13 @@ CONTENT_SECURITY_POLICY = {
 RATELIMIT_VIEW = "subscriptions.views.rate_limited"
 
 # --- paper sources (papers/sources.py; fetched by the periodic tasks in papers/tasks.py) --------
-HF_DAILY_PAPERS_URL = env_url("HF_DAILY_PAPERS_URL", "https://huggingface.co/api/daily_papers", schemes=("http", "https"))
+HF_DAILY_PAPERS_URL = env_url("HF_DAILY_PAPERS_URL", "https://huggingface.co/api/daily_papers",
+                              schemes=("http", "https"))
 ARXIV_API_URL = env_url("ARXIV_API_URL", "https://export.arxiv.org/api/query", schemes=("http", "https"))
 # A raw arXiv search_query wins over the category list when set.
 ARXIV_QUERY = os.environ.get("ARXIV_QUERY", "").strip()
-ARXIV_CATEGORIES = [c.strip() for c in os.environ.get("ARXIV_CATEGORIES", "cs.CL,cs.LG,cs.AI,cs.CV").split(",") if c.strip()]
+ARXIV_CATEGORIES = [c.strip() for c in os.environ.get("ARXIV_CATEGORIES", "cs.CL,cs.LG,cs.AI,cs.CV").split(",")
+                    if c.strip()]
 ARXIV_MAX_RESULTS = env_int("ARXIV_MAX_RESULTS", 100, minimum=1)
 ARXIV_MIN_INTERVAL = 3.0  # seconds between two arXiv API requests, as arXiv asks
 PAPER_SOURCES_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)

@@ -230,7 +230,8 @@ class Selector:
         top = self._memo.get(memo_key)
         if top is None:
             boost = self.boost
-            top = self._memo[memo_key] = sorted((-(boost[p] + sum(e.scores[p] for e in subset)), -p) for p in ids)[:depth]
+            ranked = sorted((-(boost[p] + sum(e.scores[p] for e in subset)), -p) for p in ids)
+            top = self._memo[memo_key] = ranked[:depth]
         return top
 
 
@@ -342,7 +343,9 @@ def papers_data(paper_ids: Iterable[int]) -> dict[int, PaperData]:
             _PAPERS.clear()
         fields = ("id", "title", "abstract", "authors", "arxiv_id", "github_url", "upvotes", "updated_at",
                   "ai_summary")
-        for paper in Paper.objects.filter(pk__in=stale).only(*fields).annotate(listing_upvotes=Max("listings__upvotes")):
+        stale_papers = (Paper.objects.filter(pk__in=stale).only(*fields)
+                        .annotate(listing_upvotes=Max("listings__upvotes")))
+        for paper in stale_papers:
             _PAPERS[paper.id] = paper_data(paper)
     return {pid: _PAPERS[pid] for pid in versions if pid in _PAPERS and pid}
 
@@ -385,7 +388,8 @@ def digest_inputs(rows: list[tuple], *, note_bodies: dict[dt.date, str] | None =
     where = {"subscriber_id__gte": low, "subscriber_id__lte": high} if high - low < 4 * len(wanted) else {
         "subscriber_id__in": wanted}
     keywords: dict[int, list[str]] = {sid: [] for sid in wanted}
-    for sid, text in Keyword.objects.filter(**where).order_by("subscriber_id", "id").values_list("subscriber_id", "text"):
+    typed = Keyword.objects.filter(**where).order_by("subscriber_id", "id").values_list("subscriber_id", "text")
+    for sid, text in typed:
         if sid in keywords:
             keywords[sid].append(text)
     papers = papers_data({pid for r in rows for pid in r[2]})

@@ -22,7 +22,8 @@ class Paper(models.Model):
     upvotes = models.PositiveIntegerField(default=0)
     github_url = models.URLField(max_length=500, blank=True)
     github_stars = models.PositiveIntegerField(null=True, blank=True)
-    is_hidden = models.BooleanField(default=False, help_text="Hidden papers are not shown on the site or sent in digests.")
+    is_hidden = models.BooleanField(default=False,
+                                    help_text="Hidden papers are not shown on the site or sent in digests.")
     is_featured = models.BooleanField(default=False, help_text="Featured papers get a boost in the trending score.")
     editor_note = models.TextField(blank=True, help_text="Markdown; shown with the paper.")
     # From the Hugging Face daily papers API when it gives them: a one-line summary
@@ -110,7 +111,8 @@ class AcronymDefinition(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="acronym_definitions")
     short = models.CharField(max_length=16, db_index=True)
     long_form = models.CharField(max_length=200, help_text="As the paper writes it.")
-    long_key = models.CharField(max_length=200, db_index=True, help_text="Its words' stems: how the matcher compares long forms.")
+    long_key = models.CharField(max_length=200, db_index=True,
+                                help_text="Its words' stems: how the matcher compares long forms.")
 
     class Meta:
         ordering = ["short", "long_key"]

@@ -247,7 +247,8 @@ def _load_listings(plan: _Plan, outcomes: list[_Outcome], source: str) -> None:
     days = sorted({o.day for o in outcomes if o.day is not None and not o.skipped})
     by_pk = {slot.paper.pk: slot for slot in plan.slots if not slot.is_new}
     if days:
-        pks = sorted({o.slot.final().paper.pk for o in outcomes if o.day and not o.skipped and not o.slot.final().is_new})
+        pks = sorted({o.slot.final().paper.pk for o in outcomes
+                      if o.day and not o.skipped and not o.slot.final().is_new})
         for chunk in _chunks(pks):
             listings = Listing.objects.filter(paper_id__in=chunk, listed_on__in=days, source=source).defer("created_at")
             for listing in listings:
@@ -403,7 +404,9 @@ def _parse_file(*, text: str, fmt: str, listed_on: dt.date | None) -> tuple[list
     return records, fmt, day
 
 
-def papers_import_text(*, text: str, name: str, format: str = "auto", listed_on: dt.date | None = None) -> FileImportResult:
+def papers_import_text(
+    *, text: str, name: str, format: str = "auto", listed_on: dt.date | None = None
+) -> FileImportResult:
     """Import one file's text: all of it or, on any problem, nothing.
 
     Guarantees: parses the whole file before writing anything, then writes in
@@ -437,14 +440,17 @@ def papers_import_text(*, text: str, name: str, format: str = "auto", listed_on:
     return result
 
 
-def papers_flags_set(*, paper_ids: Iterable[int], is_featured: bool | None = None, is_hidden: bool | None = None) -> int:
+def papers_flags_set(
+    *, paper_ids: Iterable[int], is_featured: bool | None = None, is_hidden: bool | None = None
+) -> int:
     """Feature/unfeature or hide/unhide papers in one UPDATE; returns how many rows it touched.
 
     Idempotent: setting a flag a paper already has changes nothing but updated_at. The
     search index follows (a hidden paper leaves it; featuring moves its trending rank), in
     the same transaction.
     """
-    flags = {name: value for name, value in (("is_featured", is_featured), ("is_hidden", is_hidden)) if value is not None}
+    flags = {name: value for name, value in (("is_featured", is_featured), ("is_hidden", is_hidden))
+             if value is not None}
     if not flags:
         raise ValueError("papers_flags_set needs is_featured or is_hidden")
     ids = list(paper_ids)

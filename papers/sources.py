@@ -162,7 +162,8 @@ def _fetch_and_import(*, source: str, url: str, params: dict, listed_on: dt.date
     duration_ms = int((time.monotonic() - started) * 1000)
     if result.ok:
         logger.info(
-            "fetch source=%s status=ok listed_on=%s created=%d updated=%d unchanged=%d skipped=%d duration_ms=%d url=%s",
+            "fetch source=%s status=ok listed_on=%s created=%d updated=%d unchanged=%d skipped=%d "
+            "duration_ms=%d url=%s",
             source, listed_on, result.created, result.updated, result.unchanged, result.skipped, duration_ms, final_url,
         )
     else:

@@ -37,7 +37,8 @@ COMMON_TIMEZONES = [
     "Australia/Sydney", "Pacific/Auckland",
 ]
 
-WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
+WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"),
+            (6, "Sunday")]
 HOURS = [(h, f"{h:02d}:00") for h in range(24)]
 
 

@@ -35,7 +35,8 @@ class Subscriber(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
-    send_hour = models.PositiveSmallIntegerField(default=7, validators=[MaxValueValidator(23)], help_text="Local hour, 0-23.")
+    send_hour = models.PositiveSmallIntegerField(default=7, validators=[MaxValueValidator(23)],
+                                                 help_text="Local hour, 0-23.")
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
     send_weekday = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(6)], help_text="For weekly digests: 0 = Monday … 6 = Sunday."

@@ -184,22 +184,21 @@ def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
 @signed_link("manage")
 def manage(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     form = PreferencesForm(request.POST if request.method == "POST" else None, subscriber=subscriber)
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            subscriber_settings_save(
-                subscriber_id=subscriber.pk,
-                trending=data["trending"],
-                keywords=[k.text for k in data["keywords"]],
-                exclusions=[e.text for e in data["exclusions"]],
-                authors=[a.name for a in data["authors"]],
-                frequency=data["frequency"],
-                send_hour=data["send_hour"],
-                send_weekday=data["send_weekday"],
-                timezone=data["timezone"],
-            )
-            messages.success(request, "Saved. Your next digest uses these settings.")
-            return redirect("subscriptions:manage", token=token)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        subscriber_settings_save(
+            subscriber_id=subscriber.pk,
+            trending=data["trending"],
+            keywords=[k.text for k in data["keywords"]],
+            exclusions=[e.text for e in data["exclusions"]],
+            authors=[a.name for a in data["authors"]],
+            frequency=data["frequency"],
+            send_hour=data["send_hour"],
+            send_weekday=data["send_weekday"],
+            timezone=data["timezone"],
+        )
+        messages.success(request, "Saved. Your next digest uses these settings.")
+        return redirect("subscriptions:manage", token=token)
     return render(request, "subscriptions/manage.html", {
         "subscriber": subscriber, "form": form, "token": token, "weekday": dict(WEEKDAYS)[subscriber.send_weekday],
         "votes": list(subscriber.votes.select_related("paper")[:MANAGE_VOTES_SHOWN]),
@@ -258,7 +257,8 @@ def manage_unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber)
 @signed_link("manage")
 def manage_export(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     data = services.subscriber_export_data(subscriber_id=subscriber.pk)
-    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json; charset=utf-8")
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False),
+                            content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="trending-papers-my-data.json"'
     response["Cache-Control"] = "no-store"
     return response

@@ -74,12 +74,15 @@ def parse(text: str) -> Iterator[ParsedPaper]:
             raise ParseError(line, f"arXiv API error: {clean_text(entry.get('summary', '')) or raw_id}")
         arxiv_id = normalize_arxiv_id(raw_id)
         if arxiv_id is None:
-            raise ParseError(line, f"entry id {raw_id[:80]!r} is not an arXiv id" if raw_id else "entry without an <id>")
+            raise ParseError(line, f"entry id {raw_id[:80]!r} is not an arXiv id" if raw_id
+                             else "entry without an <id>")
         title = clean_text(entry.get("title", ""))
         if not title:
             raise ParseError(line, f"entry {arxiv_id} has no <title>")
         authors = tuple(
-            name for name in (clean_text(a.get("name", "")) for a in entry.get("authors", []) if isinstance(a, dict)) if name
+            name
+            for name in (clean_text(a.get("name", "")) for a in entry.get("authors", []) if isinstance(a, dict))
+            if name
         )
         yield ParsedPaper(
             arxiv_id=arxiv_id,

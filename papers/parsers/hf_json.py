@@ -69,7 +69,8 @@ def _items(text: str) -> Iterator[tuple[int, Any]]:
         if separator == "]":
             index += 1
             break
-        message = "the list ends without ']' (is the file cut off?)" if not separator else f"expected ',' or ']', found {separator!r}"
+        message = ("the list ends without ']' (is the file cut off?)" if not separator
+                   else f"expected ',' or ']', found {separator!r}")
         raise ParseError(line, f"invalid JSON: {message}")
     rest = _WHITESPACE.match(text, index).end()
     if rest != len(text):
@@ -162,7 +163,8 @@ def parse(text: str) -> Iterator[ParsedPaper]:
             yield ParsedPaper(
                 arxiv_id=arxiv_id,
                 title=title,
-                abstract=_text(paper.get("summary"), "paper.summary", line) or _text(item.get("summary"), "summary", line),
+                abstract=(_text(paper.get("summary"), "paper.summary", line)
+                          or _text(item.get("summary"), "summary", line)),
                 authors=_authors(paper.get("authors"), line),
                 published_on=_date(paper.get("publishedAt"), "paper.publishedAt", line),
                 upvotes=_count(paper.get("upvotes"), "paper.upvotes", line),

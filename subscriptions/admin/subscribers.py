@@ -71,7 +71,8 @@ class SubscriberAdmin(admin.ModelAdmin):
     )
     fields = (
         "email", "status", "frequency", "send_weekday", "send_hour", "timezone",
-        "confirmed_at", "unsubscribed_at", "hard_bounces", "last_digest_on", "token_version", "created_at", "updated_at",
+        "confirmed_at", "unsubscribed_at", "hard_bounces", "last_digest_on", "token_version",
+        "created_at", "updated_at",
     )
     actions = ["resend_confirmation", "unsubscribe", "mark_bounced", "export_csv"]
     list_per_page = 100
@@ -103,13 +104,15 @@ class SubscriberAdmin(admin.ModelAdmin):
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         sent = sum(services.subscriber_confirmation_resend(subscriber_id=pk) for pk in ids)
-        self.message_user(request, f"Confirmation email queued for {sent} of {len(ids)} (active, paused and complained are skipped).", messages.SUCCESS)
+        self.message_user(request, f"Confirmation email queued for {sent} of {len(ids)} "
+                                   "(active, paused and complained are skipped).", messages.SUCCESS)
 
     @admin.action(description="Unsubscribe")
     def unsubscribe(self, request: HttpRequest, queryset: QuerySet) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         changed = sum(services.subscriber_unsubscribe(subscriber_id=pk) for pk in ids)
-        self.message_user(request, f"Unsubscribed {changed} of {len(ids)} (the rest already received nothing).", messages.SUCCESS)
+        self.message_user(request, f"Unsubscribed {changed} of {len(ids)} (the rest already received nothing).",
+                          messages.SUCCESS)
 
     @admin.action(description="Mark as bounced (stop sending)")
     def mark_bounced(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -85,7 +85,8 @@ def keywords_parse(raw: str | Iterable[str], *, required: bool = True) -> list[K
             problems.append(f"“{_CONTROL.sub('', shown)}” contains control characters.")
             continue
         if len(text) > MAX_KEYWORD_LENGTH:
-            problems.append(f"“{shown}” is {len(text)} characters long; a keyword can have at most {MAX_KEYWORD_LENGTH}.")
+            problems.append(f"“{shown}” is {len(text)} characters long; "
+                            f"a keyword can have at most {MAX_KEYWORD_LENGTH}.")
             continue
         normalized = normalize_keyword(text)
         if not normalized:

@@ -15,6 +15,7 @@ directory's test ran first), the tests skip on a laptop and fail in CI.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.parser
 import email.policy
 import os
@@ -289,7 +290,7 @@ class WorkerProcess:
     def __init__(self, *, env: dict, log_path: Path, concurrency: int = 2, name: str | None = None) -> None:
         self.name = name or f"e2-{uuid.uuid4().hex[:8]}"
         self.log_path = log_path
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 - the worker writes to it until stop() closes it
         self.proc = subprocess.Popen(
             [
                 str(CELERY), "-A", "digest_site", "worker", "--pool", "prefork", "-c", str(concurrency),
@@ -357,10 +358,8 @@ class WorkerProcess:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 for pid in [*self.children(), self.pid]:
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
                 self.proc.wait(timeout=10)
         self._reap(timeout=5)
         self._log.close()
@@ -372,10 +371,8 @@ class WorkerProcess:
             time.sleep(0.05)
         for pid in self.known_children:
             if pid_alive(pid):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
 
 @dataclass
@@ -404,7 +401,8 @@ class Delivery:
                 capture_output=True, text=True, timeout=timeout,
             )
         except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"manage.py {' '.join(args)} did not finish in {timeout}s\n{exc.stdout}\n{exc.stderr}\n{self.worker_logs()}")
+            pytest.fail(f"manage.py {' '.join(args)} did not finish in {timeout}s\n{exc.stdout}\n{exc.stderr}\n"
+                        f"{self.worker_logs()}")
 
     def manage_background(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(

@@ -31,5 +31,6 @@ def render_reference(d: DigestInput, *, shown: int | None = None, abstract_chars
     ctx = render._template_context(values=values, cards=cards, note=note,
                                    note_html=mark_safe(note.html) if note else "", more=more)
     subject = " ".join(render_to_string("emails/digest-subject.txt", ctx).split())
-    text = render._strip_markers(render_to_string("emails/digest-body.txt", ctx)).replace(VOTE_TOKEN, values["vote_token"])
+    text = render._strip_markers(render_to_string("emails/digest-body.txt", ctx))
+    text = text.replace(VOTE_TOKEN, values["vote_token"])
     return subject, text, render._strip_markers(render._render_html(ctx)).replace(VOTE_TOKEN, values["vote_token"])

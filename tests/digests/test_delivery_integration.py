@@ -34,7 +34,8 @@ COUNTS = re.compile(r"built=(\d+) sent=(\d+) skipped=(\d+) failed=(\d+)")
 def seed_day(due: int) -> list[str]:
     """Papers listed on DAY, `due` subscribers whose keywords match one of them, and people who must get nothing."""
     for rank, title in enumerate(TOPICS.values(), start=1):
-        ListingFactory(paper=PaperFactory(title=title, abstract=f"{title}. We report results."), listed_on=DAY, rank=rank)
+        paper = PaperFactory(title=title, abstract=f"{title}. We report results.")
+        ListingFactory(paper=paper, listed_on=DAY, rank=rank)
     keywords = list(TOPICS)
     emails = []
     for i in range(due):
@@ -52,7 +53,7 @@ def counts_of(result) -> dict[str, int]:
     assert result.returncode == 0, f"send_digests exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
     found = COUNTS.findall(result.stdout)
     assert found, f"send_digests printed no counts line:\n{result.stdout}\n{result.stderr}"
-    return dict(zip(("built", "sent", "skipped", "failed"), map(int, found[-1])))
+    return dict(zip(("built", "sent", "skipped", "failed"), map(int, found[-1]), strict=False))
 
 
 def wait_settled(delivery, *, timeout: float = 60) -> dict[str, int]:
@@ -71,7 +72,8 @@ def wait_for_log(worker, task_name: str, runs: int, *, timeout: float = 30) -> N
     deadline = time.monotonic() + timeout
     while worker.succeeded(task_name) < runs:
         if time.monotonic() > deadline:
-            pytest.fail(f"worker finished {worker.succeeded(task_name)} runs of {task_name}, expected {runs}:\n{worker.log()}")
+            pytest.fail(f"worker finished {worker.succeeded(task_name)} runs of {task_name}, expected {runs}:\n"
+                        f"{worker.log()}")
         time.sleep(0.1)
 
 
@@ -90,7 +92,8 @@ def assert_each_got_one(delivery, due: list[str]) -> None:
     per_rcpt = Counter(r for m in received for r in m.rcpt_tos)
     doubles = {r: n for r, n in per_rcpt.items() if n > 1}
     assert not doubles, f"someone got more than one message: {doubles}"
-    assert sorted(per_rcpt) == sorted(due), f"missing: {set(due) - set(per_rcpt)}, unexpected: {set(per_rcpt) - set(due)}"
+    missing, unexpected = set(due) - set(per_rcpt), set(per_rcpt) - set(due)
+    assert sorted(per_rcpt) == sorted(due), f"missing: {missing}, unexpected: {unexpected}"
     rows = list(Digest.objects.filter(digest_date=DAY, subscriber__email__in=due).select_related("subscriber"))
     assert Counter(d.subscriber.email for d in rows) == Counter(due), "not exactly one Digest row per due subscriber"
     assert {d.status for d in rows} == {Digest.Status.SENT}
@@ -201,7 +204,8 @@ def test_it_recovers_from_a_worker_killed_mid_batch_without_doubling(delivery):
     assert len(in_doubt) <= 2, f"more rows in doubt than pool processes killed: {by_status}"
     assert missing <= {d.subscriber.email for d in in_doubt}, f"lost without a failed row: {missing}"
     for d in in_doubt:
-        assert d.status == Digest.Status.FAILED and d.error, f"in-doubt row {d.subscriber.email}: {d.status} {d.error!r}"
+        assert d.status == Digest.Status.FAILED and d.error, (
+            f"in-doubt row {d.subscriber.email}: {d.status} {d.error!r}")
     print(f"in flight at the kill: {[(d.subscriber.email, d.subscriber.email in per_rcpt, d.error) for d in in_doubt]}")
 
 

@@ -284,7 +284,8 @@ def test_racing_batches_send_each_digest_once():
 
 
 @pytest.mark.django_db
-def test_the_sweeper_frees_a_dead_workers_rows_and_fails_the_one_in_flight(settings, django_capture_on_commit_callbacks):
+def test_the_sweeper_frees_a_dead_workers_rows_and_fails_the_one_in_flight(settings,
+                                                                            django_capture_on_commit_callbacks):
     settings.CELERY_TASK_ALWAYS_EAGER = False  # as in a worker: a broker takes the new send tasks
     ids = built(4)
     long_ago = timezone.now() - dt.timedelta(hours=1)

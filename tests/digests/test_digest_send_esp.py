@@ -31,7 +31,8 @@ class FakePostmark(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.replies: list[str] = []  # "ok", "slow-ok", "invalid", "inactive", "no-credits", "busy", "bad-token"; then "ok"
+        # "ok", "slow-ok", "invalid", "inactive", "no-credits", "busy", "bad-token"; then "ok"
+        self.replies: list[str] = []
         self.accepted: list[str] = []
         self.requests = 0
 

@@ -166,7 +166,7 @@ def test_it_spaces_arxiv_requests_and_their_retries(arxiv, settings):
     assert papers_fetch_arxiv(day=DAY).ok  # a second fetch right away
     times = [s.at for s in arxiv.seen]
     assert len(times) == 3
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     # urllib3 retries the first time without waiting; the limiter holds it back.
     assert min(gaps) >= 0.9, gaps
 
@@ -188,6 +188,6 @@ def test_it_shares_arxiv_turns_between_workers_through_redis(settings, redis_url
     for t in threads:
         t.join()
     turns.sort()
-    gaps = [b - a for a, b in zip(turns, turns[1:])]
+    gaps = [b - a for a, b in zip(turns, turns[1:], strict=False)]
     assert len(turns) == 3 and min(gaps) >= 0.9, gaps
     cache.delete(ARXIV_LIMITER_KEY)

@@ -93,7 +93,8 @@ def test_it_reports_each_bad_file_by_name_and_line_and_still_imports_the_good_on
     assert err.splitlines() == [
         "error: empty.txt:1: empty file: nothing to import (nothing imported from this file)",
         "error: junk.bin:2: not UTF-8 text (binary data?) at byte 136 (nothing imported from this file)",
-        "error: notes.txt:1: unrecognized format: expected a Hugging Face papers page, an arXiv listing, arXiv Atom XML "
+        "error: notes.txt:1: unrecognized format: expected a Hugging Face papers page, an arXiv listing, "
+        "arXiv Atom XML "
         "or daily_papers JSON (use --format to say which) (nothing imported from this file)",
         "error: truncated.json:48: invalid JSON: Unterminated string starting at (is the file cut off?) "
         "(nothing imported from this file)",

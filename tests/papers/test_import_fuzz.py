@@ -25,7 +25,8 @@ TEXT = st.one_of(ANY_TEXT, st.lists(st.one_of(VALID_RECORDS, ANY_TEXT), max_size
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("fmt", ("auto",) + FORMATS)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=TEXT)
 def test_it_never_raises_whatever_the_text(fmt, text):
     result = papers_import_text(text=text, name="fuzz.txt", format=fmt)

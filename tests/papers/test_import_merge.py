@@ -119,7 +119,8 @@ def test_it_merges_a_title_only_paper_into_the_arxiv_paper_that_already_exists(s
     ernie = Paper.objects.get(arxiv_id="2107.02137")
     assert not Paper.objects.filter(pk=title_only.pk).exists()
     assert Paper.objects.filter(title_key=ernie.title_key).count() == 1
-    assert ernie.title == "ERNIE 3.0: Large-scale Knowledge Enhanced Pre-training for Language Understanding and Generation"
+    assert ernie.title == (
+        "ERNIE 3.0: Large-scale Knowledge Enhanced Pre-training for Language Understanding and Generation")
     assert (ernie.is_featured, ernie.editor_note) == (True, "A *classic*.")
     assert (ernie.upvotes, ernie.github_url, ernie.github_stars) == (42, "https://github.com/PaddlePaddle/ERNIE", 6201)
     assert sorted((str(listing.listed_on), listing.source) for listing in ernie.listings.all()) == [
@@ -185,7 +186,8 @@ def test_it_writes_nothing_from_a_file_with_one_bad_record():
         ("\n \n", "empty.txt:1: empty file: nothing to import"),
         ("Get trending papers in your email inbox!\n\nMar 11\n", "empty.txt:1: no papers found in this hf-page file"),
         ("line one\nline two\x00\x01\x02", "empty.txt:2: binary data (a NUL byte), not a text file"),
-        ("\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11 junk", "empty.txt:1: binary data (control characters), not a text file"),
+        ("\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11 junk",
+         "empty.txt:1: binary data (control characters), not a text file"),
         ("Some notes.\n", "empty.txt:1: unrecognized format: expected a Hugging Face papers page, an arXiv listing, "
                           "arXiv Atom XML or daily_papers JSON (use --format to say which)"),
     ],

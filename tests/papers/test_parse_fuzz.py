@@ -10,13 +10,17 @@ from papers.parsers import FORMATS, ParsedPaper, ParseError, detect_format, get_
 # Fragments of every format, so generated text reaches deep into each parser
 # instead of failing at the first character.
 FRAGMENTS = st.sampled_from([
-    "new", "Get trending papers in your email inbox!", "Subscribe", "SubscribeA Title", "byAK and the research community",
-    "Mar 11", "Feb 29", "March 11, 2024", "2024-02-30", "arXiv:2202.03052", "arXiv:1412.69803D", "arXiv:hep-th/9901001v2",
+    "new", "Get trending papers in your email inbox!", "Subscribe", "SubscribeA Title",
+    "byAK and the research community",
+    "Mar 11", "Feb 29", "March 11, 2024", "2024-02-30", "arXiv:2202.03052", "arXiv:1412.69803D",
+    "arXiv:hep-th/9901001v2",
     "23 pages, 11 figures", "A Title: With a Subtitle", "This is a sentence. " * 8, "Why? Because!", "\n", "\n\n",
     "<feed xmlns=\"http://www.w3.org/2005/Atom\">", "</feed>", "<entry>", "</entry>", "<id>http://arxiv.org/abs/2202.03052v1</id>",
-    "<id>http://arxiv.org/api/errors#x</id>", "<title>T</title>", "<summary>S $k$</summary>", "<published>2022-13-45</published>",
+    "<id>http://arxiv.org/api/errors#x</id>", "<title>T</title>", "<summary>S $k$</summary>",
+    "<published>2022-13-45</published>",
     "<author><name>A</name></author>", "<!DOCTYPE x [<!ENTITY a \"b\">]>", "&a;", "&amp;", "<![CDATA[x]]>",
-    "[", "]", "{", "}", ",", ":", "\"paper\"", "\"id\"", "\"2202.03052\"", "\"title\"", "\"publishedAt\"", "\"upvotes\"",
+    "[", "]", "{", "}", ",", ":", "\"paper\"", "\"id\"", "\"2202.03052\"", "\"title\"", "\"publishedAt\"",
+    "\"upvotes\"",
     "\"authors\"", "[{\"name\": 1}]", "null", "true", "1e999", "-5", "9" * 30, "\"2024-03-11T09:00:00.000Z\"",
     "\"0001-01-01T00:00:00+05:00\"", "\x00", "\ufeff", "\ud800", "\x0c", "\r\n", "\t",
 ])

@@ -17,7 +17,8 @@ def test_it_reads_every_field_of_an_item():
     papers = list(hf_json.parse(DAILY))
     assert [p.arxiv_id for p in papers] == ["2107.02137", "2202.03052", "2005.14165", "2206.01958"]
     ernie, ofa, gpt3, ipt = papers
-    assert ernie.title == "ERNIE 3.0: Large-scale Knowledge Enhanced Pre-training for Language Understanding and Generation"
+    assert ernie.title == (
+        "ERNIE 3.0: Large-scale Knowledge Enhanced Pre-training for Language Understanding and Generation")
     assert ernie.abstract.startswith("Pre-trained models have achieved state-of-the-art results")
     assert ernie.authors[:2] == ("Yu Sun", "Shuohuan Wang")
     assert ernie.upvotes == 42

@@ -43,7 +43,8 @@ def test_it_keeps_a_title_with_two_sentences_as_a_title(seeds_dir):
 def test_it_reads_the_first_and_last_papers_of_the_spacious_page(seeds_dir):
     papers = list(hf_page.parse(_read(seeds_dir, SPACIOUS_000)))
     first, last = papers[0], papers[-1]
-    assert first.title == "ERNIE 3.0: Large-scale Knowledge Enhanced Pre-training for Language Understanding and Generation"
+    assert first.title == (
+        "ERNIE 3.0: Large-scale Knowledge Enhanced Pre-training for Language Understanding and Generation")
     assert first.abstract.startswith("Pre-trained models have achieved state-of-the-art results")
     assert first.abstract.endswith("surpassing the human performance by +0.8% (90.6% vs. 89.8%).")
     assert first.line == 11
@@ -58,12 +59,14 @@ def test_it_unglues_the_first_title_of_the_compact_page_and_keeps_the_cut_off_la
     assert papers[0].abstract.startswith("State-of-the-art visual perception models for a wide range of tasks")
     assert papers[0].line == 3
     assert papers[1].title == "FPDM: Domain-Specific Fast Pre-training Technique using Document-Level Metadata"
-    assert papers[7].title == "MASTER: Multi-task Pre-trained Bottlenecked Masked Autoencoders are Better Dense Retrievers"
+    assert papers[7].title == (
+        "MASTER: Multi-task Pre-trained Bottlenecked Masked Autoencoders are Better Dense Retrievers")
     assert papers[7].line == 17
     assert papers[7].abstract.startswith("Pre-trained Transformers (\\eg BERT) have been commonly used")
     last = papers[-1]
     assert last.title == (
-        "Future Token Prediction -- Causal Language Modelling with Per-Token Semantic State Vector for Multi-Token Prediction"
+        "Future Token Prediction -- Causal Language Modelling with Per-Token Semantic State Vector "
+        "for Multi-Token Prediction"
     )
     assert last.abstract == ""
     assert last.line == 41
@@ -120,7 +123,8 @@ def test_it_reads_our_own_compact_page():
     assert [p.title for p in papers] == [
         "MPNet: Masked and Permuted Pre-training for Language Understanding",
         "Discrete Key-Value Bottleneck",
-        "Future Token Prediction -- Causal Language Modelling with Per-Token Semantic State Vector for Multi-Token Prediction",
+        "Future Token Prediction -- Causal Language Modelling with Per-Token Semantic State Vector "
+        "for Multi-Token Prediction",
     ]
     assert papers[1].abstract.startswith("Deep neural networks perform well")
     assert papers[2].abstract == ""
@@ -143,7 +147,8 @@ def test_it_refuses_an_abstract_before_any_title():
     assert "abstract before any title" in caught.value.message
 
 
-@pytest.mark.parametrize("title", ["reStructured Pre-training", "mGPT: Few-Shot Learners Go Multilingual", "Subscriber Churn"])
+@pytest.mark.parametrize("title",
+                         ["reStructured Pre-training", "mGPT: Few-Shot Learners Go Multilingual", "Subscriber Churn"])
 def test_it_unglues_a_first_title_whatever_its_first_letter(title):
     abstract = "This abstract has several sentences. " * 10
     compact = f"Get trending papers in your email inbox!\nSubscribe{title}\n{abstract}\n"

@@ -50,4 +50,5 @@ def test_it_marks_what_the_matcher_matched():
         "We <mark>pretrain</mark> graph neural networks. <mark>Pre-training</mark> helps; BERT-style masking too."
     )
     (match,) = index.match("graph neural network")
-    assert highlight(abstract, match.terms) == "We pretrain <mark>graph neural networks</mark>. Pre-training helps; BERT-style masking too."
+    assert highlight(abstract, match.terms) == (
+        "We pretrain <mark>graph neural networks</mark>. Pre-training helps; BERT-style masking too.")

@@ -47,7 +47,7 @@ keyword_words = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(keyword_words, min_size=1, max_size=4), st.lists(st.sampled_from([" ", "-", "  ", " - "]), min_size=3))
 def test_it_matches_the_normalized_form_exactly_like_the_text(words, separators):
-    keyword = words[0] + "".join(sep + word for sep, word in zip(separators, words[1:]))
+    keyword = words[0] + "".join(sep + word for sep, word in zip(separators, words[1:], strict=False))
     index = fixture_index()
     assert index.match(normalize_keyword(keyword)) == index.match(keyword)
 
@@ -62,7 +62,7 @@ def phrase_from_a_paper(draw):
     start = draw(st.integers(min_value=0, max_value=len(words) - 1))
     end = min(len(words), start + draw(st.integers(min_value=1, max_value=4)))
     run = words[start:end]
-    between = [text[a.end() : b.start()] for a, b in zip(run, run[1:])]
+    between = [text[a.end() : b.start()] for a, b in zip(run, run[1:], strict=False)]
     if any(BREAKS.search(gap) for gap in between) or any("'" in gap or "’" in gap for gap in between):
         return number, None  # punctuation ends a phrase: not one phrase
     if start and text[run[0].start() - 1] in "'’":
@@ -74,7 +74,7 @@ def phrase_from_a_paper(draw):
     closed = plain and len(run) == 2 and all(w.group().isalpha() for w in run) and draw(st.booleans())
     if closed:
         separators = [""]  # written closed: "few shot" -> "fewshot"
-    phrase = run[0].group() + "".join(sep + w.group() for sep, w in zip(separators, run[1:]))
+    phrase = run[0].group() + "".join(sep + w.group() for sep, w in zip(separators, run[1:], strict=False))
     if closed or (plain and draw(st.booleans())):
         phrase = phrase.lower()  # closed "Scalable Autoregressive" is no CamelCase name
     return number, phrase

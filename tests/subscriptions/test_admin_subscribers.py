@@ -99,7 +99,8 @@ def act(admin_client, action, subscribers, **kwargs):
     return admin_client.post(CHANGELIST, {"action": action, "_selected_action": [s.pk for s in subscribers]}, **kwargs)
 
 
-def test_it_resends_confirmation_only_to_those_who_can_confirm(admin_client, people, django_capture_on_commit_callbacks):
+def test_it_resends_confirmation_only_to_those_who_can_confirm(admin_client, people,
+                                                               django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = act(admin_client, "resend_confirmation", people, follow=True)
     assert "queued for 2 of 3" in response.content.decode()

@@ -42,10 +42,10 @@ def test_it_sends_nothing_before_commit(django_capture_on_commit_callbacks):
 
 
 def test_it_sends_nothing_when_the_signup_rolls_back(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
-        with transaction.atomic():
-            subscriber_signup(email="ada@example.org", keywords="diffusion")
-            raise RuntimeError("something later in the request failed")
+    with (django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError),
+          transaction.atomic()):
+        subscriber_signup(email="ada@example.org", keywords="diffusion")
+        raise RuntimeError("something later in the request failed")
     assert callbacks == []
     assert mail.outbox == []
     assert not Subscriber.objects.exists()
@@ -63,7 +63,8 @@ def test_it_sends_after_a_real_commit_and_not_after_a_real_rollback():
 
 def test_it_signs_up_while_the_mail_server_is_down(client, mail_server_down, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("subscriptions:subscribe"), {"email": "ada@example.org", "keywords": "diffusion"})
+        response = client.post(reverse("subscriptions:subscribe"),
+                               {"email": "ada@example.org", "keywords": "diffusion"})
     assert response.status_code == 302
     assert client.get(response.url).status_code == 200
     assert Subscriber.objects.get().status == Subscriber.Status.PENDING

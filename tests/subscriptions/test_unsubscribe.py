@@ -87,7 +87,8 @@ def test_it_answers_a_bad_one_click_token_with_a_4xx_page(subscriber):
 def test_it_keeps_bounced_and_complained_as_they_are(client):
     for status in (Status.BOUNCED, Status.COMPLAINED):
         s = SubscriberFactory(status=status)
-        response = client.post(reverse("subscriptions:unsubscribe", args=[subscriber_token(s, "unsubscribe")]), follow=True)
+        url = reverse("subscriptions:unsubscribe", args=[subscriber_token(s, "unsubscribe")])
+        response = client.post(url, follow=True)
         assert "You’re unsubscribed" in response.content.decode()
         s.refresh_from_db()
         assert s.status == status

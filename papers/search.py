@@ -362,11 +362,20 @@ class PaperIndex:
                 for paper_id in [p for p in hits if self._defined_otherwise(p, short, long_forms)]:
                     del hits[paper_id]
         for alternative in expansion.enabled(disabled):
-            short = acronym_key(alternative.query) if expansion.long_forms else None
+            short = acronym_key(alternative.query)
+            senses = alternative.senses or expansion.long_forms
+            if disabled and short is not None:
+                senses = (senses - disabled) or senses
             mark = (alternative.label, alternative.kind in ("narrower", "benchmark"))
             for paper_id, spans in self._spans(alternative.query).items():
-                if short is not None and self._defined_otherwise(paper_id, short, long_forms):
-                    continue  # a bare acronym counts unless the paper defines it as something else
+                if short is not None:
+                    # A bare acronym counts unless the paper defines it as something else; a
+                    # short one from a long-form keyword only where the paper defines it so.
+                    if alternative.strict:
+                        if not self._defines(paper_id).get(short[len(CASED) :], set()) & senses:
+                            continue
+                    elif self._defined_otherwise(paper_id, short, senses):
+                        continue
                 own = hits.setdefault(paper_id, set())
                 marks = labelled.setdefault(paper_id, {})
                 for span in spans:

@@ -111,6 +111,13 @@ class Alternative:
     key: str  # what a switch stores (alias_key of the label)
     kind: str  # "acronym", "spelling", "narrower", "benchmark"
     query: Query
+    # For a bare acronym: the long-form keys that mean this alternative's sense ("segment
+    # anything model" for SAM). A paper that defines the acronym otherwise does not count.
+    senses: frozenset[str] = frozenset()
+    # A short acronym (2-3 letters) reached from a long-form keyword counts only where the
+    # paper defines it with one of `senses`, unless the corpus gives it no other sense:
+    # "k-NN" is not "neural network", "RGB and IR images" is not information retrieval.
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,14 @@ def keyword_expansion(query: Query, acronyms: AcronymTable) -> Expansion:
     return expansion
 
 
+SHORT_ACRONYM = 3  # letters; "NN", "IR", "VC", "ST", "DP", "TTA" have many senses
+
+
+def _senses(concept: Concept) -> frozenset[str]:
+    """The long-form keys of a concept: its name and spellings that are not acronyms."""
+    return frozenset(alias_key(a) for a in (concept.name, *concept.aliases) if acronym_key(parse_keyword(a)) is None)
+
+
 @cache
 def _terms(text: str) -> tuple[str, Query]:
     return alias_key(text), parse_keyword(text)
@@ -175,32 +190,40 @@ def _expansion(normalized: str, acronyms: AcronymTable) -> Expansion:
     short_forms: set[str] = set()
     long_forms: set[str] = set()
 
-    def add(text: str, kind: str) -> None:
+    typed_acronym = acronym_key(query) is not None
+
+    def add(text: str, kind: str, senses: frozenset[str] = frozenset()) -> None:
         key, alt_query = _terms(text)
         if key in seen or not alt_query[1]:
             return
         seen.add(key)
-        alternatives.append(Alternative(text, key, kind, alt_query))
+        strict = False
         if (short := acronym_key(alt_query)) is not None:
             short_forms.add(short)
+            if not typed_acronym and len(short) - len(CASED) <= SHORT_ACRONYM:
+                corpus = {form.key for form in acronyms.long_forms.get(short[len(CASED) :], ())}
+                strict = not corpus or not corpus <= senses
         elif kind != "narrower":
             long_forms.add(key)
+        alternatives.append(Alternative(text, key, kind, alt_query, senses, strict))
 
     concept = glossary().concept(normalized)
     excludes: tuple[Query, ...] = ()
     names = [normalized]
     if concept is not None:
         long_forms.update(alias_key(a) for a in concept.aliases)
+        concept_senses = _senses(concept)
         for alias in concept.aliases:
-            add(alias, "acronym" if acronym_key(parse_keyword(alias)) else "spelling")
+            add(alias, "acronym" if acronym_key(parse_keyword(alias)) else "spelling", concept_senses)
         for term in concept.narrower:
-            add(term, "narrower")
             narrower = glossary().concept(term)
             # A narrower concept's names come along when the term names it, not when the
             # term is only one of its spellings ("test-time prompt tuning" is not all of TTA).
-            if narrower is not None and narrower is not concept and term in (narrower.name, *narrower.acronyms):
+            names_it = narrower is not None and narrower is not concept and term in (narrower.name, *narrower.acronyms)
+            add(term, "narrower", _senses(narrower) if names_it else frozenset())
+            if names_it:
                 for alias in narrower.aliases:
-                    add(alias, "narrower")
+                    add(alias, "narrower", _senses(narrower))
         for term in concept.benchmarks:
             add(term, "benchmark")
         excludes = tuple(parse_keyword(e) for e in concept.exclude)
@@ -217,7 +240,7 @@ def _expansion(normalized: str, acronyms: AcronymTable) -> Expansion:
                 add(form.text.lower(), "acronym")
         elif short is None:
             for found in acronyms.shorts.get(alias_key(name), ()):
-                add(found, "acronym")
+                add(found, "acronym", frozenset({alias_key(name)}) | (_senses(concept) if concept else frozenset()))
     own_short = acronym_key(query)
     if own_short is not None:
         short_forms.add(own_short)

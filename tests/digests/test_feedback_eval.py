@@ -11,7 +11,7 @@ from papers.models import Paper
 from subscriptions.models import Subscriber, Vote
 from tests.conftest import DATA
 
-JUDGED = DATA / "feedback" / "judged_dev.json"  # a copy of ../shared/eval/judged_dev.json
+JUDGED = DATA / "eval" / "judged_dev.json"  # one copy of ../shared/eval/judged_dev.json, shared with tests/papers
 
 pytestmark = pytest.mark.django_db
 

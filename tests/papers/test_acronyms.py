@@ -67,10 +67,21 @@ def test_it_keeps_two_long_forms_of_one_acronym_apart_by_evidence(tmp_path):
     )
     # A paper that defines PET as something else is not about parameter-efficient tuning...
     assert "Imaging" not in titles("parameter-efficient tuning")
-    assert "Bare" in titles("parameter-efficient tuning")
+    # ...and a bare short acronym with two senses in the corpus counts only where defined.
+    assert "Bare" not in titles("parameter-efficient tuning")
     # ...and both senses are offered, apart, for the bare acronym.
     assert titles("PET") == ["Bare", "Imaging", "Tuning one", "Tuning two"]
     assert "Imaging" not in titles("PET", disabled=frozenset({"positron emiss tomographi"}))
+
+
+@pytest.mark.django_db
+def test_a_short_acronym_with_one_sense_in_the_corpus_counts_bare(tmp_path):
+    import_abstracts(
+        tmp_path,
+        ("Tuning one", "Parameter-efficient tuning (PET) trains few weights."),
+        ("Bare", "PET wins."),
+    )
+    assert "Bare" in titles("parameter-efficient tuning")
 
 
 @pytest.mark.django_db

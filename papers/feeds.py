@@ -26,11 +26,25 @@ def _aware(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
 
 
-class TrendingFeed(Feed):
+class PaperFeed(Feed):
+    """What every feed of ours says of a paper: its readable title, its page, its authors."""
+
     feed_type = Atom1Feed
+    author_name = "Trending Papers"
+
+    def item_title(self, paper: Paper) -> str:
+        return latex_to_text(paper.title) or f"arXiv:{paper.arxiv_id}"
+
+    def item_link(self, paper: Paper) -> str:
+        return settings.SITE_URL + reverse("papers:paper", args=[paper.id])
+
+    def item_author_name(self, paper: Paper) -> str:
+        return ", ".join(a for a in (paper.authors or [])[:10] if isinstance(a, str))
+
+
+class TrendingFeed(PaperFeed):
     title = "Trending Papers: the day’s trending research papers"
     subtitle = f"The top {FEED_PER_DAY} trending papers of each day, with the editor’s note."
-    author_name = "Trending Papers"
 
     def link(self) -> str:
         return settings.SITE_URL + reverse("papers:home")
@@ -53,9 +67,6 @@ class TrendingFeed(Feed):
                 entries.append(paper)
         return entries
 
-    def item_title(self, paper: Paper) -> str:
-        return latex_to_text(paper.title) or f"arXiv:{paper.arxiv_id}"
-
     def item_description(self, paper: Paper) -> str:
         parts = [f"#{paper.feed_place} trending on {paper.feed_day:%B} {paper.feed_day.day}, {paper.feed_day.year}."]
         if paper.feed_place == 1 and paper.feed_note:
@@ -65,14 +76,8 @@ class TrendingFeed(Feed):
         parts.append(latex_to_text(paper.abstract))
         return "\n\n".join(p for p in parts if p)
 
-    def item_link(self, paper: Paper) -> str:
-        return settings.SITE_URL + reverse("papers:paper", args=[paper.id])
-
     def item_guid(self, paper: Paper) -> str:
         return self.item_link(paper)
-
-    def item_author_name(self, paper: Paper) -> str:
-        return ", ".join(a for a in (paper.authors or [])[:10] if isinstance(a, str))
 
     def item_pubdate(self, paper: Paper) -> dt.datetime:
         return _aware(paper.feed_day)

@@ -25,7 +25,18 @@ _RELEASED = re.compile(
     r"\b(?:available|released?|open[- ]?sourced?|publicly|public)\b",
     re.IGNORECASE,
 )
-_CUE = re.compile(r"\b(?:such as|e\.\s?g\.?,?|including|for example,?|for instance,?|like)(?=\s)", re.IGNORECASE)
+# "like" lists examples only after a plural noun ("generative models like GANs"), not in
+# "behaves like X and Y".
+_CUE = re.compile(
+    r"\b(?:such as|e\.\s?g\.?,?|including|for example,?|for instance,?|(?<=s\s)like)(?=\s)", re.IGNORECASE
+)
+# "We improve low-rank methods such as LoRA and DoRA": the list is the paper's own subject.
+_OWN_SUBJECT = re.compile(
+    r"\b(?:we|our (?:work|method|approach|paper))\s+(?:\w+\s+){0,2}?"
+    r"(?:improve|extend|study|studies|propose|revisit|generali[sz]e|unify|analy[sz]e|compare|benchmark|accelerate|"
+    r"compress|combine|investigate|evaluate|fine-tune|adapt)\w*\b[^;:]*$",
+    re.IGNORECASE,
+)
 # A list of examples is noun phrases; a verb, a pronoun or a preposition that starts a
 # new clause ends it, and so do the end of the sentence, a semicolon or a colon.
 _LIST_END = re.compile(
@@ -60,6 +71,8 @@ def quiet_ranges(text: str) -> list[tuple[int, int]]:
             end = _LIST_END.search(body, start)
             stops = [p for p in (stop, end.start() if end else -1) if p >= 0]
             stop = min(stops) if stops else len(body)
+            if _OWN_SUBJECT.search(body[: cue.start()]):
+                continue  # the paper works on the listed methods themselves
             if _OWN_RESULTS.search(body, 0, cue.start()):
                 continue  # "achieves ... on benchmarks including X, Y and Z": the paper's own tests
             if _SEVERAL.search(body, start, stop):  # "e.g., CLIP" names the one the paper uses

@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
 
+from papers.feeds import PaperFeed
 from papers.latex import latex_to_text
 from papers.models import Paper
 
@@ -24,9 +23,7 @@ from .tokens import TokenError, subscriber_from_token
 FEED_DIGESTS = 30  # the latest digests a feed shows
 
 
-class DigestFeed(Feed):
-    feed_type = Atom1Feed
-    author_name = "Trending Papers"
+class DigestFeed(PaperFeed):
 
     def get_object(self, request: HttpRequest, token: str) -> Subscriber:
         try:
@@ -70,9 +67,6 @@ class DigestFeed(Feed):
                 entries.append(entry)
         return entries
 
-    def item_title(self, paper: Paper) -> str:
-        return latex_to_text(paper.title) or f"arXiv:{paper.arxiv_id}"
-
     def item_description(self, paper: Paper) -> str:
         parts = []
         if paper.matched:
@@ -82,14 +76,8 @@ class DigestFeed(Feed):
         parts.append(latex_to_text(paper.abstract))
         return "\n\n".join(p for p in parts if p)
 
-    def item_link(self, paper: Paper) -> str:
-        return settings.SITE_URL + reverse("papers:paper", args=[paper.id])
-
     def item_guid(self, paper: Paper) -> str:
         return f"{self.item_link(paper)}#digest-{paper.digest_date.isoformat()}"
-
-    def item_author_name(self, paper: Paper) -> str:
-        return ", ".join(a for a in (paper.authors or [])[:10] if isinstance(a, str))
 
     def item_pubdate(self, paper: Paper) -> dt.datetime:
         return dt.datetime.combine(paper.digest_date, dt.time(0, 0), tzinfo=dt.UTC)

@@ -43,3 +43,19 @@ def test_it_ignores_a_term_named_only_in_a_list_of_examples(abstract, is_found):
 
 def test_a_title_hit_always_counts():
     assert found("summarization", "Tasks such as summarization and translation.", title="Summarization at scale")
+
+
+@pytest.mark.parametrize(
+    ("keyword", "abstract"),
+    [
+        ("LoRA", "We improve low-rank methods such as LoRA and DoRA by sharing bases across layers."),
+        ("NER", "We study information extraction tasks like NER and relation extraction in clinical notes."),
+    ],
+)
+def test_it_keeps_a_list_that_is_the_papers_own_subject(keyword, abstract):
+    assert found(keyword, abstract)
+
+
+def test_it_still_drops_a_list_of_contrasts():
+    assert not found("GAN", "Unlike generative models like GANs or VAEs, our flow computes exact likelihoods.")
+    assert not found("LoRA", "We propose a new optimizer. Prior methods such as LoRA and DoRA tune few weights.")

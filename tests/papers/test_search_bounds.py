@@ -112,7 +112,12 @@ def test_it_limits_statements_in_the_web_process_only():
     require_service(connection.vendor == "postgresql", "statement_timeout is PostgreSQL's (set DATABASE_URL)")
     probe = ("import django; django.setup(); from django.db import connection; c = connection.cursor(); "
              "c.execute('SHOW statement_timeout'); print(c.fetchone()[0])")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "digest_site.settings", "WEB_STATEMENT_TIMEOUT_MS": "1500"}
+    # The test database: it exists for the length of the test, the configured one may not (a fresh CI machine).
+    db = connection.settings_dict
+    login = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    database_url = f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "digest_site.settings", "WEB_STATEMENT_TIMEOUT_MS": "1500",
+           "DATABASE_URL": database_url}
     web = subprocess.run([sys.executable, "-c", probe], env={**env, "DIGEST_PROCESS": "web"}, cwd=REPO,
                          capture_output=True, text=True, check=True)
     command = subprocess.run([sys.executable, "-c", probe], env=env, cwd=REPO,

@@ -40,9 +40,9 @@ AXE := node_modules/axe-core/axe.min.js
 browser-deps: $(AXE)
 
 $(AXE): package.json package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "browser-deps: npm missing (make system-deps); the accessibility checks will skip"; exit 0; }
-	npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "browser-deps: npm missing (make system-deps); the accessibility checks will skip"; fi
 
 demo: install
 	DEBUG=true $(PY) manage.py demo

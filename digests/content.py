@@ -96,11 +96,16 @@ def paper_data(paper) -> PaperData:
     )
 
 
+# Digest.reasons values (written by digests.tailor): "author:<name as followed>" or "trending".
+AUTHOR = "author:"
+TRENDING = "trending"
+
+
 def reason_text(reason: str) -> str:
     """The line a card shows for Digest.reasons: "by an author you follow: …", "trending today"."""
-    if reason.startswith("author:"):
-        return f"by an author you follow: {reason[len('author:'):]}"
-    return "trending today" if reason == "trending" else ""
+    if reason.startswith(AUTHOR):
+        return f"by an author you follow: {reason[len(AUTHOR):]}"
+    return "trending today" if reason == TRENDING else ""
 
 
 _VOTE_URL: dict[str, tuple[str, str]] = {}  # SITE_URL -> the link around the paper id

@@ -25,8 +25,8 @@ from pathlib import Path
 from django.db import transaction
 
 from papers.models import Listing, Paper
-from papers.search import normalize_keyword
-from subscriptions.models import Digest, Keyword, Subscriber
+from subscriptions.models import Digest, Subscriber
+from subscriptions.services.subscribers import subscriber_create_confirmed
 from subscriptions.services.votes import vote_record
 
 from .services.build import digests_build
@@ -142,10 +142,7 @@ def _one_run(papers: list[dict], topics: dict[str, frozenset[str]], seed: int, k
 
 
 def _reader(email: str, keywords) -> Subscriber:
-    subscriber = Subscriber.objects.create(email=email, status=Subscriber.Status.ACTIVE, timezone="UTC")
-    Keyword.objects.bulk_create([Keyword(subscriber=subscriber, text=k, normalized=normalize_keyword(k))
-                                 for k in keywords])
-    return subscriber
+    return subscriber_create_confirmed(email=email, keywords=keywords)
 
 
 def _top(subscriber: Subscriber, day: dt.date) -> list[int]:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from papers.authors import authors_keys
 from papers.models import Paper
 from subscriptions.feedback import Votes, rerank, terms_of, votes_of
 from subscriptions.models import Exclusion, FollowedAuthor, Subscriber
 
+from .content import AUTHOR, TRENDING
 from .render import MAX_PAPERS
 from .selection import Selection, Selector
 
@@ -33,8 +35,6 @@ Trending = Subscriber.Trending
 TRENDING_ONLY = 10
 TRENDING_ADDED = 3
 TRENDING_POOL = 30  # how deep votes may reach into the trending list
-AUTHOR = "author:"
-TRENDING = "trending"
 
 
 @dataclass(frozen=True)
@@ -110,19 +110,24 @@ def select_tailored(
                 scores = [selector.scores(key, start) for key in {k for _, k in keywords}]
                 ranked = _reranked([(p, selector.boost[p] + sum(s.get(p, 0.0) for s in scores)) for p in ranked],
                                    tailoring.votes)
-    authored = [p for p in reasons if p not in ranked] + [p for p in ranked if p in reasons]
+    in_ranked = set(ranked)
+    authored = [p for p in reasons if p not in in_ranked] + [p for p in ranked if p in reasons]
     papers = authored + [p for p in ranked if p not in reasons]
     if tailoring.trending == Trending.ONLY:
-        pool = [p for p in _trending(selector, start) if p not in out and p not in reasons]
+        # The window's trending order is shared by every reader: take only the head this one needs.
+        depth = TRENDING_POOL if tailoring.votes else TRENDING_ONLY
+        pool = list(islice((p for p in _trending(selector, start) if p not in out and p not in reasons), depth))
         if tailoring.votes:
-            pool = _reranked([(p, selector.boost[p]) for p in pool[:TRENDING_POOL]], tailoring.votes)
+            pool = _reranked([(p, selector.boost[p]) for p in pool], tailoring.votes)
         best = pool[:TRENDING_ONLY]
         reasons.update(dict.fromkeys(best, TRENDING))
         papers += best
     elif tailoring.trending == Trending.TOP3:
         if limit is not None:
             papers = papers[: max(limit - TRENDING_ADDED, 0)]
-        added = [p for p in _trending(selector, start) if p not in out and p not in papers][:TRENDING_ADDED]
+        taken = set(papers)
+        added = list(islice((p for p in _trending(selector, start) if p not in out and p not in taken),
+                            TRENDING_ADDED))
         reasons.update(dict.fromkeys(added, TRENDING))
         papers += added
     if limit is not None:

@@ -225,10 +225,6 @@ class PaperIndex:
             found = self._results[cache_key] = self._matches(expansion, disabled)
         return found
 
-    def expansion(self, keyword: str) -> Expansion:
-        """What the keyword also matches here (papers.topics)."""
-        return keyword_expansion(keyword_query(keyword), self._acronyms)
-
     def match_many(self, keywords: Iterable[str]) -> dict[str, list[KeywordMatch]]:
         """match() for each keyword, keyed by the keyword as given; an unusable keyword gets []."""
         out = {}
@@ -468,11 +464,12 @@ def keyword_form_found(keyword: str, terms: tuple[str, ...]) -> str | None:
     return terms[min(m.paper_id for m in found)] if found else None
 
 
-def keyword_topics(keyword: str) -> Expansion:
+def keyword_topics(keyword: str, *, acronyms: AcronymTable | None = None) -> Expansion:
     """What the keyword also matches (papers.topics), with the stored corpus acronyms:
     what the signup preview and the manage page list, each switchable by its `key`.
+    `acronyms`: the corpus's table when the caller already read it (one read per request).
     Raises KeywordError for an unusable keyword."""
-    return keyword_expansion(keyword_query(keyword), acronym_table())
+    return keyword_expansion(keyword_query(keyword), acronym_table() if acronyms is None else acronyms)
 
 
 def keyword_alternatives(
@@ -481,7 +478,7 @@ def keyword_alternatives(
     """Every sequence of units (each a tuple of alternative keys) through which the
     keyword, its enabled expansions included, can match a paper.
 
-    Invariant (docs/matching.md, notes/MATCHER_INTERFACE.md): if PaperIndex.match(keyword)
+    Invariant (docs/matching.md, docs/search.md): if PaperIndex.match(keyword)
     finds paper P, every unit of at least one of these sequences has a key among P's
     index keys. Exclusions, acronym evidence and salience only ever remove matches.
     `acronyms`: the corpus's table when the caller already read it (one read per search).

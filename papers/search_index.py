@@ -10,7 +10,7 @@ query on codes: PostgreSQL answers it from a GIN index, SQLite from an FTS5 tabl
 (docs/matching.md, "The index").
 
 The contract with the matcher (docs/search.md): whenever PaperIndex matches P for K, some
-sequence of keyword_alternatives(K) has, for every unit, a key in paper_index_keys(P); and
+sequence of keyword_alternatives(K) has, for every unit, a key coded in paper_codes(P); and
 the matcher matches a sequence's units at consecutive positions, so two single-key units
 next to each other are adjacent tokens of P, or one of them is written as two words closed
 up. Codes are 32-bit CRCs: two keys may share a code, which only adds candidates; the
@@ -38,25 +38,6 @@ _NO_SCORE = -1.0e6  # trend of a paper with nothing to score yet: below every sc
 
 
 # --- keys and codes ------------------------------------------------------------------------
-
-
-def paper_index_keys(title: str, abstract: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(title keys, abstract keys): every key PaperIndex files the paper under, per field, and a few more.
-
-    The same tokens and key rules as PaperIndex._add (papers.search_keys), without positions:
-    the stem of each word, digits as they are, the cased forms of acronyms and inner-capital
-    names, and the closed form of two adjacent words ("pre training" -> "pretrain"). Closed
-    forms are taken for EVERY two adjacent words, also across punctuation the matcher does
-    not join over ("graph. Neural"): a few more candidates, which the matcher drops, buy a
-    loop with no punctuation tests (this runs for every imported paper).
-    """
-    return _keys(title or ""), _keys(abstract or "")
-
-
-def _keys(text: str) -> frozenset[str]:
-    words, closed, cased, _ = _parts(text)
-    get = stems.get
-    return frozenset([get(w) or stem(w) for w in words | closed] + cased)
 
 
 def _parts(text: str) -> tuple[set[str], set[str], list[str], set[tuple[str, str]]]:

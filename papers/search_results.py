@@ -92,9 +92,12 @@ class SearchResults:
         return max(1, -(-self.count // self.page_size)) if self.count_is_exact else None
 
 
-def index_query(keyword: str, *, disabled: frozenset[str] = frozenset()) -> IndexQuery:
+def index_query(
+    keyword: str, *, disabled: frozenset[str] = frozenset(), acronyms: AcronymTable | None = None
+) -> IndexQuery:
     """Raises KeywordError (a ValueError) for an empty, junk or too-long keyword."""
-    acronyms = acronym_table()  # one read per search: the matcher below uses the same table
+    if acronyms is None:
+        acronyms = acronym_table()  # one read per search: the matcher below uses the same table
     sequences = list(dict.fromkeys(keyword_alternatives(keyword, disabled=disabled, acronyms=acronyms)))
     return IndexQuery(
         keyword=keyword,
@@ -243,6 +246,7 @@ def papers_search(
     max_checked: int = MAX_CHECKED,
     time_limit_ms: int = TIME_LIMIT_MS,
     budget_seconds: float = WALK_BUDGET_SECONDS,
+    acronyms: AcronymTable | None = None,
 ) -> SearchResults:
     """One page of the visible papers the keyword matches: title hits first, then the rest,
     each tier by trending score. `listed_since` keeps papers last listed on or after a day;
@@ -250,11 +254,12 @@ def papers_search(
 
     With at most VERIFY_ALL candidates every one is verified: the count is exact and a page
     past the end shows the last one. Bounded: verifies at most `max_checked` candidates and
-    stops its queries after `time_limit_ms` (then raises SearchTooBroad). Raises KeywordError
-    for an unusable keyword. Read-only; a handful of queries whatever the archive's size.
+    stops its queries after `time_limit_ms` (then raises SearchTooBroad). `acronyms`: the
+    corpus's table when the caller already read it. Raises KeywordError for an unusable
+    keyword. Read-only; a handful of queries whatever the archive's size.
     """
     keyword_query(keyword)  # KeywordError first, before any query
-    query = index_query(keyword, disabled=disabled)
+    query = index_query(keyword, disabled=disabled, acronyms=acronyms)
     window = _window(listed_since)
     try:
         with _time_limit(time_limit_ms):

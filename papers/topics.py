@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from papers.acronyms import AcronymTable
+from papers.acronyms import AcronymTable, long_form_key
 from papers.search_keys import CASED, Query, parse_keyword
 
 GLOSSARY_PATH = Path(__file__).resolve().parent / "data" / "concepts.toml"
@@ -48,9 +48,9 @@ class Glossary:
         return self.by_alias.get(alias_key(keyword))
 
 
-def alias_key(text: str) -> str:
-    """How a keyword finds its concept: the stems of its words, case kept for acronyms."""
-    return " ".join(unit[0] for unit in parse_keyword(text)[1])
+# How a keyword finds its concept: the stems of its words, case kept for acronyms. The very
+# key the acronym table files long forms under, so a concept and a corpus acronym meet.
+alias_key = long_form_key
 
 
 def glossary_parse(text: str, *, source: str = "concepts.toml") -> Glossary:

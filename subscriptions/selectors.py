@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db.models import Count
 
-from papers.acronyms import acronym_table
+from papers.acronyms import AcronymTable, acronym_table
 from papers.models import Paper
 from papers.search import KeywordError, PaperIndex, keyword_topics
 from papers.search_results import SearchTooBroad, papers_search
@@ -95,9 +95,10 @@ class KeywordExpansions:
 def keyword_expansion_choices(keywords: Iterable[Keyword]) -> list[KeywordExpansions]:
     """For the manage page: each keyword that has expansions, each with its switch."""
     out = []
+    acronyms = acronym_table()  # once for all the keywords
     for keyword in keywords:
         try:
-            alternatives = keyword_topics(keyword.text).alternatives
+            alternatives = keyword_topics(keyword.text, acronyms=acronyms).alternatives
         except KeywordError:
             continue
         if alternatives:
@@ -108,7 +109,9 @@ def keyword_expansion_choices(keywords: Iterable[Keyword]) -> list[KeywordExpans
     return out
 
 
-def _recent_matches(keyword: KeywordInput, latest, size: int) -> tuple[list[tuple[int, str]], int, str]:
+def _recent_matches(
+    keyword: KeywordInput, latest, size: int, acronyms: AcronymTable
+) -> tuple[list[tuple[int, str]], int, str]:
     """((id, title) of the top `size` recent papers a keyword matches, best first as site
     search ranks them; how many it matches; "", "about " or "more than " for that count).
 
@@ -120,7 +123,7 @@ def _recent_matches(keyword: KeywordInput, latest, size: int) -> tuple[list[tupl
     if hit is None:
         since = latest - PREVIEW_WINDOW + timedelta(days=1)
         try:
-            found = papers_search(keyword.text, page_size=size, listed_since=since)
+            found = papers_search(keyword.text, page_size=size, listed_since=since, acronyms=acronyms)
         except (KeywordError, SearchTooBroad):  # the form explains a bad keyword on submit
             hit = ([], 0, "")
         else:
@@ -130,12 +133,12 @@ def _recent_matches(keyword: KeywordInput, latest, size: int) -> tuple[list[tupl
     return hit
 
 
-def _excluded(ids: list[int], exclusions: list[KeywordInput]) -> list[tuple[str, set[int]]]:
+def _excluded(ids: list[int], exclusions: list[KeywordInput], acronyms: AcronymTable) -> list[tuple[str, set[int]]]:
     """(exclusion as typed, which of these papers it matches): the matcher over these papers only."""
     if not ids or not exclusions:
         return [(e.text, set()) for e in exclusions]
     index = PaperIndex.build(Paper.objects.filter(id__in=ids).values_list("id", "title", "abstract"),
-                             acronyms=acronym_table())
+                             acronyms=acronyms)
     return [(e.text, {m.paper_id for m in index.match_many([e.text])[e.text]}) for e in exclusions]
 
 
@@ -154,9 +157,10 @@ def keyword_previews(keywords: list[KeywordInput], exclusions: list[KeywordInput
     # Without words to keep out, the titles shown are all a keyword needs.
     size = PREVIEW_SAMPLE if exclusions else PREVIEW_TITLES
     previews = []
+    acronyms = acronym_table()  # one read for every keyword's search, exclusions and expansions
     for keyword in keywords:
-        matches, count, prefix = _recent_matches(keyword, latest, size)
-        excluded = _excluded([pid for pid, _ in matches], list(exclusions))
+        matches, count, prefix = _recent_matches(keyword, latest, size, acronyms)
+        excluded = _excluded([pid for pid, _ in matches], list(exclusions), acronyms)
         removed = []
         for text, ids in excluded:
             gone = [title for pid, title in matches if pid in ids]
@@ -170,7 +174,7 @@ def keyword_previews(keywords: list[KeywordInput], exclusions: list[KeywordInput
             kept_count = round(count * len(kept) / len(matches)) if matches else count
             prefix = prefix or "about "
         try:
-            also = [a.label for a in keyword_topics(keyword.text).alternatives]
+            also = [a.label for a in keyword_topics(keyword.text, acronyms=acronyms).alternatives]
         except KeywordError:
             also = []
         previews.append(KeywordPreview(keyword.text, tuple(kept[:PREVIEW_TITLES]), kept_count, tuple(removed),

@@ -68,8 +68,3 @@ def vote_undo_view(request: HttpRequest, token: str, paper_id: int) -> HttpRespo
         "paper": Paper.objects.filter(pk=paper_id).first(),
         "manage_url": reverse("subscriptions:manage", args=[subscriber_token(reader, "manage")]),
     })
-
-
-def vote_url(token: str, paper_id: int, direction: str) -> str:
-    """The site path of a vote link (the email builder adds SITE_URL)."""
-    return reverse("subscriptions:vote", args=[token, paper_id, direction])

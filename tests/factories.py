@@ -26,8 +26,9 @@ class PaperFactory(DjangoModelFactory):
 
     @factory.post_generation
     def search_entry(paper, create, extracted, **kwargs):
-        # What the import and the admin do after writing a paper: index it for search.
-        if create:
+        # What the import and the admin do after writing a paper: index it for search
+        # (search_entry=False when a listing made right after re-indexes it anyway).
+        if create and extracted is not False:
             search_index_update(paper_ids=[paper.id])
 
 
@@ -36,7 +37,7 @@ class ListingFactory(DjangoModelFactory):
         model = Listing
         skip_postgeneration_save = True
 
-    paper = factory.SubFactory(PaperFactory)
+    paper = factory.SubFactory(PaperFactory, search_entry=False)
     listed_on = factory.LazyFunction(lambda: dt.date(2024, 3, 11))
     source = Listing.Source.HF_JSON
     rank = factory.Sequence(lambda n: n + 1)

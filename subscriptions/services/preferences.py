@@ -66,26 +66,25 @@ def authors_parse(raw: str | Iterable[str]) -> list[AuthorInput]:
     return list(seen.values())
 
 
-def subscriber_exclusions_set(*, subscriber_id: int, exclusions: str | Iterable[str]) -> list[Exclusion]:
-    """Replace a subscriber's words to keep out. Transactional, serialized by the subscriber's row lock."""
-    parsed = exclusions_parse(exclusions)
+def _rows_replace(model, *, subscriber_id: int, rows: list) -> list:
+    """A subscriber's rows of `model` become `rows`: under the subscriber's row lock, in one transaction."""
     with transaction.atomic():
         Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
-        Exclusion.objects.filter(subscriber_id=subscriber_id).delete()
-        return Exclusion.objects.bulk_create(
-            [Exclusion(subscriber_id=subscriber_id, text=e.text, normalized=e.normalized) for e in parsed]
-        )
+        model.objects.filter(subscriber_id=subscriber_id).delete()
+        return model.objects.bulk_create(rows)
+
+
+def subscriber_exclusions_set(*, subscriber_id: int, exclusions: str | Iterable[str]) -> list[Exclusion]:
+    """Replace a subscriber's words to keep out. Transactional, serialized by the subscriber's row lock."""
+    rows = [Exclusion(subscriber_id=subscriber_id, text=e.text, normalized=e.normalized)
+            for e in exclusions_parse(exclusions)]
+    return _rows_replace(Exclusion, subscriber_id=subscriber_id, rows=rows)
 
 
 def subscriber_authors_set(*, subscriber_id: int, authors: str | Iterable[str]) -> list[FollowedAuthor]:
     """Replace the authors a subscriber follows. Transactional, serialized by the subscriber's row lock."""
-    parsed = authors_parse(authors)
-    with transaction.atomic():
-        Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
-        FollowedAuthor.objects.filter(subscriber_id=subscriber_id).delete()
-        return FollowedAuthor.objects.bulk_create(
-            [FollowedAuthor(subscriber_id=subscriber_id, name=a.name, key=a.key) for a in parsed]
-        )
+    rows = [FollowedAuthor(subscriber_id=subscriber_id, name=a.name, key=a.key) for a in authors_parse(authors)]
+    return _rows_replace(FollowedAuthor, subscriber_id=subscriber_id, rows=rows)
 
 
 def subscriber_settings_save(

@@ -20,6 +20,9 @@ import pytest
 from django.conf import settings
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import REPO, require_service
 
@@ -157,3 +160,22 @@ def assert_accessible(driver, where: str) -> None:
             problems.append(f"phone: the page is {overflowing_width(driver)} px wider than the screen")
     reset_width(driver)
     assert not problems, f"{where}:\n" + "\n".join(problems)
+
+
+def checked(driver, name: str) -> None:
+    """Screenshots of the page at both widths, then axe-core and the tap-target check on it."""
+    screenshot(driver, name)
+    assert_accessible(driver, name)
+
+
+def wait_for(driver, css: str, text: str | None = None, timeout: float = 10):
+    """The element once it is visible, or once it holds `text`."""
+    wait = WebDriverWait(driver, timeout)
+    if text is None:
+        return wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+    return driver.find_element(By.CSS_SELECTOR, css)
+
+
+def page_text(driver) -> str:
+    return driver.find_element(By.TAG_NAME, "main").text

@@ -9,32 +9,10 @@ import pytest
 from digests.selection import MAX_WINDOW_DAYS, Selector, keywords_distinct, window_start
 from digests.services.build import digests_build
 from subscriptions.models import Digest, Subscriber
+from tests.digests.builders import DAY, listed, reader, titles
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
-DAY = dt.date(2024, 3, 12)  # a Tuesday
-
 pytestmark = pytest.mark.django_db
-
-
-def listed(title: str, day: dt.date = DAY, *, abstract: str = "", upvotes: int = 0, **fields):
-    paper = PaperFactory(title=title, abstract=abstract or "We report results.", upvotes=upvotes, **fields)
-    ListingFactory(paper=paper, listed_on=day, upvotes=upvotes)
-    return paper
-
-
-def reader(*keywords: str, **fields) -> Subscriber:
-    subscriber = SubscriberFactory(**fields)
-    for text in keywords:
-        KeywordFactory(subscriber=subscriber, text=text)
-    return subscriber
-
-
-def titles(subscriber: Subscriber, day: dt.date = DAY) -> list[str]:
-    digest = Digest.objects.get(subscriber=subscriber, digest_date=day)
-    from papers.models import Paper
-
-    by_id = dict(Paper.objects.filter(pk__in=digest.papers).values_list("id", "title"))
-    return [by_id[p] for p in digest.papers]
 
 
 def test_it_builds_a_ready_digest_with_what_matched_and_why():

@@ -14,32 +14,12 @@ from digests.services.build import digests_build
 from digests.services.day import digests_run_day
 from papers.models import Paper
 from subscriptions.models import Digest, Exclusion, FollowedAuthor, Subscriber, Vote
-from tests.factories import DailyNoteFactory, KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
-
-DAY = dt.date(2024, 3, 12)
+from tests.digests.builders import DAY, listed, reader, titles
+from tests.factories import DailyNoteFactory
 
 pytestmark = pytest.mark.django_db
 
 Trending = Subscriber.Trending
-
-
-def listed(title: str, *, abstract: str = "We report results.", upvotes: int = 0, day: dt.date = DAY, **fields):
-    paper = PaperFactory(title=title, abstract=abstract, upvotes=upvotes, **fields)
-    ListingFactory(paper=paper, listed_on=day, upvotes=upvotes)
-    return paper
-
-
-def reader(*keywords: str, **fields) -> Subscriber:
-    subscriber = SubscriberFactory(**fields)
-    for text in keywords:
-        KeywordFactory(subscriber=subscriber, text=text)
-    return subscriber
-
-
-def titles(subscriber: Subscriber) -> list[str]:
-    digest = Digest.objects.get(subscriber=subscriber, digest_date=DAY)
-    by_id = dict(Paper.objects.filter(pk__in=digest.papers).values_list("id", "title"))
-    return [by_id[p] for p in digest.papers]
 
 
 @pytest.fixture

@@ -9,19 +9,10 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from subscriptions.services.subscribers import subscriber_link
-from tests.browser import browser, csp_violations  # noqa: F401 - the pytest fixture
+from tests.browser import browser, csp_violations, wait_for  # noqa: F401 - the pytest fixture
 from tests.factories import KeywordFactory, ListingFactory, PaperFactory, SubscriberFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _wait(driver, css: str, text: str, timeout: float = 10) -> str:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
-    return driver.find_element(By.CSS_SELECTOR, css).text
 
 
 def test_pages_and_admin_work_under_the_policy(browser, live_server, settings):  # noqa: F811
@@ -44,7 +35,7 @@ def test_pages_and_admin_work_under_the_policy(browser, live_server, settings): 
     visit(f"/papers/{paper.pk}/")
     visit("/subscribe/")
     browser.find_element(By.ID, "sub-keywords").send_keys("diffusion")
-    assert "Scaling Diffusion Transformers" in _wait(browser, "#sub-keywords-preview", "Scaling Diffusion")
+    assert "Scaling Diffusion Transformers" in wait_for(browser, "#sub-keywords-preview", "Scaling Diffusion").text
     blocked["/subscribe/ (preview)"] = csp_violations(browser)
     visit(subscriber_link(reader, "manage").removeprefix(live_server.url))
     assert "diffusion" in browser.find_element(By.ID, "id_keywords").get_attribute("value")
@@ -54,7 +45,7 @@ def test_pages_and_admin_work_under_the_policy(browser, live_server, settings): 
     browser.find_element(By.ID, "id_username").send_keys("editor")
     browser.find_element(By.ID, "id_password").send_keys("a-long-editor-password")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert "editor" in _wait(browser, "#user-tools", "EDITOR").lower()  # "Welcome, editor" (upper-cased by CSS)
+    assert "editor" in wait_for(browser, "#user-tools", "EDITOR").text.lower()  # "Welcome, editor" (upper-cased by CSS)
     for path in ("/admin/", "/admin/papers/paper/", f"/admin/papers/paper/{paper.pk}/change/",
                  "/admin/subscriptions/subscriber/", f"/admin/subscriptions/subscriber/{reader.pk}/change/",
                  "/admin/subscriptions/digest/", "/admin/subscriptions/deliveryevent/health/",

@@ -15,20 +15,14 @@ from subscriptions.models import Subscriber, Vote
 from subscriptions.services.subscribers import subscriber_link
 from subscriptions.tokens import subscriber_token
 from tests.browser import (
-    assert_accessible,
     browser,  # noqa: F401 - the pytest fixture
-    screenshot,
+    checked,
+    page_text,
+    wait_for,
 )
 from tests.factories import ListingFactory, PaperFactory
 
-from .test_browser_signup import page_text, wait_for
-
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def checked(driver, name: str) -> None:
-    screenshot(driver, name)
-    assert_accessible(driver, name)
 
 
 @pytest.fixture

@@ -16,35 +16,14 @@ from subscriptions.models import Subscriber
 from subscriptions.services.subscribers import subscriber_link
 from tests.browser import (
     SCREENSHOTS,
-    assert_accessible,
     browser,  # noqa: F401 - the pytest fixture
+    checked,
     screenshot,
+    wait_for,
 )
 from tests.factories import ListingFactory, PaperFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def checked(driver, name: str) -> None:
-    """Screenshots of the page at both widths, then axe-core and the tap-target check on it."""
-    screenshot(driver, name)
-    assert_accessible(driver, name)
-
-
-def wait_for(driver, css: str, text: str | None = None, timeout: float = 10):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    wait = WebDriverWait(driver, timeout)
-    if text is None:
-        return wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
-    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
-    return driver.find_element(By.CSS_SELECTOR, css)
-
-
-def page_text(driver) -> str:
-    return driver.find_element("tag name", "main").text
 
 
 def test_it_signs_up_confirms_edits_keywords_and_unsubscribes_in_a_real_browser(browser, live_server, settings):  # noqa: F811
